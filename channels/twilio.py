@@ -1,0 +1,211 @@
+"""Twilio: SMS, MMS and WhatsApp in through a signed webhook, out through twilio's own client.
+
+Inbound checks go in a fixed order, each failure with its own 4xx: the X-Twilio-Signature (403), the
+required fields (400), the sender's number to E.164 (400). Outbound errors become the typed
+exceptions of :mod:`channels.base`, so only the ones a retry can help are retried.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.rest import Client
+from werkzeug.wrappers import Request, Response
+
+from channels.base import (
+    BadSignature,
+    ChannelConfigError,
+    Ignored,
+    InboundMessage,
+    InvalidRecipient,
+    Media,
+    MissingField,
+    OutboundMessage,
+    ProviderUnavailable,
+    RecipientOptedOut,
+    Rejected,
+    SendError,
+    SendResult,
+    StatusReport,
+    Throttled,
+)
+from channels.phone import to_e164
+
+log = logging.getLogger(__name__)
+
+TWILIO_API = "https://api.twilio.com"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+# Every MessageStatus Twilio documents for status callbacks; anything else is answered and ignored.
+KNOWN_STATUSES = {
+    "accepted", "scheduled", "queued", "sending", "sent", "delivered", "undelivered", "failed", "read",
+    "canceled", "partially_delivered", "receiving", "received",
+}
+# Twilio error codes that say the message can never go to this recipient.
+OPTED_OUT_CODES = {21610}
+INVALID_RECIPIENT_CODES = {21211, 21214, 21612, 21614, 21408, 63003}
+THROTTLED_CODES = {20429, 14107, 30022}
+CONFIG_CODES = {20003, 20404, 21606, 21659, 21660, 21606, 63007}
+
+
+class TwilioChannel:
+    """Parses Twilio's webhooks (messages and status callbacks) for one account."""
+
+    name = "twilio"
+
+    def __init__(self, auth_token: str | None, region: str = "ID") -> None:
+        self.auth_token = auth_token
+        self.region = region
+
+    def verify(self, request: Request, url: str) -> None:
+        """Check X-Twilio-Signature over the public URL and the form fields.
+
+        Raises:
+            BadSignature: when the header is missing, the account has no auth token, or it does not match.
+        """
+        signature = request.headers.get("X-Twilio-Signature")
+        if not signature:
+            raise BadSignature("missing X-Twilio-Signature header")
+        if not self.auth_token:
+            raise BadSignature("TWILIO_AUTH_TOKEN is not set, so no Twilio signature can be checked")
+        algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
+        params = request.form.to_dict(flat=False)
+        if not RequestValidator(self.auth_token).validate(url, params, signature, algorithm=algorithm):
+            raise BadSignature(f"X-Twilio-Signature does not match this request to {url}")
+
+    def parse_inbound(self, request: Request, url: str) -> InboundMessage:
+        """Read an incoming SMS, MMS or WhatsApp message after checking its signature."""
+        self.verify(request, url)
+        form = request.form
+        sid = form.get("MessageSid") or form.get("SmsMessageSid")
+        for field_name, value in (("MessageSid", sid), ("From", form.get("From"))):
+            if not value:
+                raise MissingField(f"missing required field {field_name}")
+        sender_raw = form["From"]
+        medium = "whatsapp" if sender_raw.lower().startswith("whatsapp:") else "sms"
+        sender = to_e164(sender_raw, self.region)
+        media = tuple(
+            Media(url=form[f"MediaUrl{i}"], content_type=form.get(f"MediaContentType{i}"))
+            for i in range(_media_count(form))
+            if form.get(f"MediaUrl{i}")
+        )
+        if media and medium == "sms":
+            medium = "mms"
+        return InboundMessage(
+            channel=self.name,
+            medium=medium,
+            provider_message_id=sid,
+            sender=sender,
+            recipient=form.get("To"),
+            text=form.get("Body", ""),
+            media=media,
+            raw=form.to_dict(flat=True),
+        )
+
+    def parse_status(self, request: Request, url: str) -> StatusReport:
+        """Read a status callback; ``?outbox=<id>`` in the URL ties it to our row even before we know the sid."""
+        self.verify(request, url)
+        form = request.form
+        sid = form.get("MessageSid") or form.get("SmsSid")
+        status = form.get("MessageStatus") or form.get("SmsStatus")
+        for field_name, value in (("MessageSid", sid), ("MessageStatus", status)):
+            if not value:
+                raise MissingField(f"missing required field {field_name}")
+        if status not in KNOWN_STATUSES:
+            raise Ignored(f"ignoring unknown status {status!r}")
+        outbox = request.args.get("outbox", "")
+        return StatusReport(
+            provider_message_id=sid,
+            status=status,
+            error_code=form.get("ErrorCode") or None,
+            outbox_id=int(outbox) if outbox.isdigit() else None,
+            raw=form.to_dict(flat=True),
+        )
+
+    def answer(self) -> Response:
+        """An empty TwiML response: we reply later through the API, never inline."""
+        return Response(EMPTY_TWIML, status=200, mimetype="text/xml")
+
+
+def _media_count(form: Any) -> int:
+    try:
+        return max(0, min(int(form.get("NumMedia", "0") or 0), 10))
+    except ValueError:
+        return 0
+
+
+class _BaseUrlHttpClient(TwilioHttpClient):
+    """twilio's own HTTP client, sending to another base URL (a local stand-in, a staging proxy)."""
+
+    def __init__(self, base_url: str, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        if self.base_url != TWILIO_API and url.startswith(TWILIO_API):
+            url = self.base_url + url[len(TWILIO_API):]
+        return super().request(method, url, *args, **kwargs)
+
+
+class TwilioSender:
+    """Sends SMS and WhatsApp messages with ``client.messages.create``."""
+
+    name = "twilio"
+
+    def __init__(self, account_sid: str, auth_token: str, from_number: str | None = None,
+                 messaging_service_sid: str | None = None, api_base_url: str = TWILIO_API,
+                 timeout: float = 10.0) -> None:
+        self.from_number = from_number
+        self.messaging_service_sid = messaging_service_sid
+        self.client = Client(account_sid, auth_token, http_client=_BaseUrlHttpClient(api_base_url, timeout))
+
+    def send(self, message: OutboundMessage) -> SendResult:
+        """Create the message at Twilio.
+
+        Raises:
+            SendError: a typed subclass; ``retryable`` tells the outbox whether to try again.
+        """
+        params: dict[str, Any] = {"to": _address(message.medium, message.recipient), "body": message.body}
+        sender = message.sender or self.from_number
+        if sender:
+            params["from_"] = _address(message.medium, sender)
+        elif self.messaging_service_sid:
+            params["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            raise ChannelConfigError("no sender: set sms.twilio_from or sms.twilio_messaging_service_sid")
+        if message.status_callback:
+            params["status_callback"] = message.status_callback
+        try:
+            created = self.client.messages.create(**params)
+        except TwilioRestException as exc:
+            raise classify_error(exc) from None
+        except requests.exceptions.RequestException as exc:
+            raise ProviderUnavailable(f"Twilio unreachable: {type(exc).__name__}: {exc}") from None
+        return SendResult(provider_message_id=created.sid, status=created.status or "queued")
+
+
+def _address(medium: str, number: str) -> str:
+    bare = number.removeprefix("whatsapp:")
+    return f"whatsapp:{bare}" if medium == "whatsapp" else bare
+
+
+def classify_error(exc: TwilioRestException) -> SendError:
+    """Map a Twilio REST error to the typed error that says whether a retry can help."""
+    code = exc.code if isinstance(exc.code, int) else None
+    label = f"Twilio {exc.status}" + (f" error {code}" if code else "") + f": {exc.msg}"
+    code_text = str(code) if code else str(exc.status)
+    if code in OPTED_OUT_CODES:
+        return RecipientOptedOut(label, code_text)
+    if code in INVALID_RECIPIENT_CODES:
+        return InvalidRecipient(label, code_text)
+    if exc.status == 429 or code in THROTTLED_CODES:
+        return Throttled(label, code_text)
+    if exc.status >= 500:
+        return ProviderUnavailable(label, code_text)
+    if exc.status in (401, 403) or code in CONFIG_CODES:
+        return ChannelConfigError(label, code_text)
+    return Rejected(label, code_text)

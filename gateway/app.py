@@ -1,0 +1,59 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, jsonify
+
+from channels.base import Sender
+from gateway.queue import EmbeddedQueue, JobQueue
+from gateway.runtime import build_runtime, sync_agencies
+from gateway.settings import Settings, load_settings
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
+               senders: dict[str, Sender] | None = None, start_embedded: bool = True,
+               sync: bool = True) -> Flask:
+    """Create the Sambat web app.
+
+    Args:
+        settings: the settings to run with (default: loaded from config.yaml and the environment).
+        queue: the job queue (default: rq when REDIS_URL is set, else an embedded queue).
+        senders: outbound senders by name (default: built from settings).
+        start_embedded: start the embedded queue's threads (tests run its jobs by hand instead).
+        sync: bring the agencies table in step with config.yaml.
+    """
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    runtime = build_runtime(settings, queue=queue, senders=senders)
+    app.extensions["sambat"] = runtime
+    if sync:
+        sync_agencies(runtime)
+
+    from gateway.webhooks import bp as webhooks_bp
+
+    app.register_blueprint(webhooks_bp)
+    _register_health(app)
+    if isinstance(runtime.queue, EmbeddedQueue) and start_embedded:
+        runtime.queue.start(app)
+    return app
+
+
+def _register_health(app: Flask) -> None:
+    @app.get("/healthz")
+    def healthz() -> Any:
+        runtime = app.extensions["sambat"]
+        checks = {"database": "ok", "queue": "ok" if runtime.queue.ping() else "unreachable"}
+        try:
+            with runtime.db.engine.connect() as connection:
+                connection.exec_driver_sql("SELECT 1")
+        except Exception as exc:  # noqa: BLE001 - report any database failure as unhealthy
+            checks["database"] = f"unreachable: {type(exc).__name__}"
+        healthy = all(value == "ok" for value in checks.values())
+        return jsonify(status="ok" if healthy else "degraded", **checks), 200 if healthy else 503

@@ -1,0 +1,206 @@
+"""The worker's side of an inbound message: answer a command, or file a complaint and route it.
+
+``process_inbound`` is an rq job that takes a message id. It is safe to run twice, even at once on
+two workers: the complaint is unique per message, the reply's outbox row unique per message, and
+whichever run commits first wins while the other rolls back and only hands on the replies.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import router
+from gateway import commands
+from gateway.outbox import add_message, send_outbound
+from gateway.queue import HIGH
+from gateway.replies import render
+from gateway.runtime import Runtime, current_runtime
+from models import Complaint, Contact, InboundMessage, Outbox, StatusEvent, utcnow
+from models.complaint import ASSIGNED, NEW
+from models.message import PENDING
+from models.tickets import format_ticket_code, new_ticket_code, parse_ticket_code
+
+log = logging.getLogger(__name__)
+
+
+def process_inbound(message_id: int) -> None:
+    """rq job: handle one stored inbound message, then enqueue the sends of its replies."""
+    runtime = current_runtime()
+    for outbox_id in handle_inbound(runtime, message_id):
+        runtime.queue.enqueue(send_outbound, outbox_id, priority=HIGH)
+
+
+def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
+    """Do the work for one message once; return the ids of its replies still waiting to be sent."""
+    with runtime.db.session() as session:
+        message = session.get(InboundMessage, message_id)
+        if message is None:
+            log.error("inbound message %s does not exist", message_id)
+            return []
+        if message.processed_at is None:
+            contact = _contact_for(session, message.sender)
+            try:
+                _handle(session, runtime, message, contact)
+                message.processed_at = utcnow()
+                session.commit()
+            except IntegrityError:
+                # Another run of this job committed first; its replies are the ones to send.
+                session.rollback()
+                log.info("inbound message %s was processed by another run", message_id)
+        return list(session.scalars(
+            select(Outbox.id).where(Outbox.inbound_message_id == message_id, Outbox.status == PENDING)
+        ))
+
+
+def _contact_for(session: Session, address: str) -> Contact:
+    """Find or create the contact for a phone number (or e-mail address), safe under races."""
+    column = Contact.email if "@" in address else Contact.phone
+    contact = session.scalar(select(Contact).where(column == address))
+    if contact is not None:
+        return contact
+    contact = Contact(**({"email": address} if "@" in address else {"phone": address}))
+    session.add(contact)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        contact = session.scalar(select(Contact).where(column == address))
+    return contact
+
+
+def _handle(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact) -> None:
+    message.contact_id = contact.id
+    command = commands.parse_command(message.body)
+    if command.language and command.language != contact.language:
+        contact.language = command.language
+    language = contact.language or runtime.settings.default_language
+    reply = _Reply(session, runtime, message, contact, language)
+
+    if command.name == commands.EMPTY and not message.media:
+        reply("empty")
+    elif command.name in (commands.COMPLAINT, commands.EMPTY):
+        complaint = file_complaint(session, runtime, message, contact, command.text or message.body)
+        template = "ticket_created" if complaint.agency_code else "ticket_created_review"
+        reply(template, complaint=complaint, **ticket_values(complaint))
+    elif command.name == commands.STATUS:
+        _status(session, reply, command.code or "")
+    elif command.name == commands.INFO:
+        _info(session, reply, message, contact, command)
+    elif command.name == commands.HELP:
+        reply("help")
+    elif command.name == commands.STOP:
+        contact.opted_out, contact.opted_out_at = True, utcnow()
+        reply("stopped")
+    elif command.name == commands.START:
+        contact.opted_out, contact.opted_out_at = False, None
+        reply("started")
+
+
+class _Reply:
+    """Writes the one reply to an inbound message as an outbox row, on the channel it came in on."""
+
+    def __init__(self, session: Session, runtime: Runtime, message: InboundMessage, contact: Contact,
+                 language: str) -> None:
+        self.session, self.runtime, self.message, self.contact = session, runtime, message, contact
+        self.language = language
+
+    def __call__(self, template: str, complaint: Complaint | None = None, **values: object) -> None:
+        body = render(self.runtime.settings.templates, self.language, template, **values)
+        medium = "whatsapp" if self.message.medium == "whatsapp" else "sms"
+        sender = self.message.recipient.removeprefix("whatsapp:") if self.message.recipient else None
+        add_message(
+            self.session, dedupe_key=f"reply:{self.message.id}", kind=template,
+            channel=self.runtime.sender_for(self.message.channel), medium=medium,
+            recipient=self.message.sender, sender=sender, body=body, contact_id=self.contact.id,
+            complaint_id=complaint.id if complaint else None, inbound_message_id=self.message.id,
+        )
+
+
+def file_complaint(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact,
+                   text: str) -> Complaint:
+    """Create a complaint with a new ticket code, route it, and record the first status event."""
+    decision = router.route(text, runtime.settings.routing)
+    status = ASSIGNED if decision.agency else NEW
+    complaint = Complaint(
+        ticket_code=_unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
+        contact_id=contact.id, inbound_message_id=message.id, agency_code=decision.agency, status=status,
+        routing=decision.to_dict(),
+    )
+    session.add(complaint)
+    session.flush()
+    message.complaint_id = complaint.id
+    evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
+    session.add(StatusEvent(
+        complaint_id=complaint.id, kind="status", from_status=None, to_status=status,
+        agency_code=decision.agency, actor="router",
+        note=f"confidence {decision.confidence:.2f}; {evidence}",
+    ))
+    return complaint
+
+
+def _unused_ticket_code(session: Session) -> str:
+    for _ in range(10):
+        code = new_ticket_code()
+        if session.scalar(select(Complaint.id).where(Complaint.ticket_code == code)) is None:
+            return code
+    raise RuntimeError("could not find an unused ticket code in 10 tries")
+
+
+def ticket_values(complaint: Complaint) -> dict[str, str]:
+    """Template values that describe a complaint's ticket and agency."""
+    return {
+        "code": format_ticket_code(complaint.ticket_code),
+        "digits": complaint.ticket_code,
+        "agency": complaint.agency_code or "-",
+    }
+
+
+def _status(session: Session, reply: _Reply, code_text: str) -> None:
+    parsed = parse_ticket_code(code_text)
+    if parsed is None:
+        reply("not_found")
+        return
+    if not parsed.valid:
+        reply("bad_code", given=parsed.digits)
+        return
+    complaint = session.scalar(select(Complaint).where(Complaint.ticket_code == parsed.digits))
+    if complaint is None:
+        reply("not_found")
+        return
+    statuses = reply.runtime.settings.statuses
+    status_text = (statuses.get(reply.language) or statuses["id"]).get(complaint.status, complaint.status)
+    updated = complaint.updated_at.astimezone(_zone(reply.runtime)).strftime("%d-%m-%Y %H:%M")
+    reply("status", complaint=complaint, status=status_text, updated=updated, **ticket_values(complaint))
+
+
+def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Contact,
+          command: commands.Command) -> None:
+    parsed = parse_ticket_code(command.code or "")
+    if parsed is None or not command.text:
+        reply("info_usage")
+        return
+    if not parsed.valid:
+        reply("bad_code", given=parsed.digits)
+        return
+    complaint = session.scalar(select(Complaint).where(Complaint.ticket_code == parsed.digits))
+    # Only the phone that filed it may add to it; anyone else is told it was not found, nothing more.
+    if complaint is None or complaint.contact_id != contact.id:
+        reply("info_not_yours")
+        return
+    session.add(StatusEvent(
+        complaint_id=complaint.id, kind="citizen_info", from_status=complaint.status, to_status=complaint.status,
+        agency_code=complaint.agency_code, actor="citizen", note=command.text, inbound_message_id=message.id,
+    ))
+    message.complaint_id = complaint.id
+    complaint.updated_at = utcnow()
+    reply("info_added", complaint=complaint, **ticket_values(complaint))
+
+
+def _zone(runtime: Runtime):  # noqa: ANN202 - a tzinfo
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(runtime.settings.timezone)

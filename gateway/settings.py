@@ -1,0 +1,248 @@
+"""One typed settings object, layered: defaults in code, then config.yaml, then the environment.
+
+Secrets (DATABASE_URL, REDIS_URL, SECRET_KEY, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN) come only from the
+environment. Everything is validated when loaded, so a bad setting stops the program with a message that
+names the key, never a traceback from deep inside a request.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+import yaml
+
+import router
+
+SMS_PROVIDERS = ("auto", "twilio", "console")
+LANGUAGES = ("id", "en")
+REQUIRED_TEMPLATES = (
+    "ticket_created", "ticket_created_review", "status", "status_update", "not_found", "bad_code",
+    "info_added", "info_not_yours", "info_usage", "help", "stopped", "started", "empty",
+)
+TEMPLATE_FIELDS = {"code", "digits", "agency", "status", "updated", "note", "given"}
+STATUSES = ("new", "assigned", "acknowledged", "in_progress", "resolved", "rejected", "merged")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names the key (and the file where it came from)."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Sambat reads at start-up. Build it with :func:`load_settings`."""
+
+    config_path: str = "config.yaml"
+    city: str = "Sambat"
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str | None = None
+    public_url: str | None = None
+    phone_region: str = "ID"
+    default_language: str = "id"
+    timezone: str = "Asia/Jakarta"
+    queue_name: str = "sambat"
+    sms_provider: str = "auto"
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    twilio_api_base_url: str = "https://api.twilio.com"
+    outbox_max_attempts: int = 6
+    outbox_retry_backoff: tuple[int, ...] = (10, 30, 120, 600, 1800)
+    send_timeout: float = 10.0
+    templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    statuses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    routing: Any = None  # router.RoutingTable, compiled once
+
+    @property
+    def outbound_sms_provider(self) -> str:
+        """The provider outbound SMS go through: ``twilio`` or ``console``."""
+        if self.sms_provider == "auto":
+            return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "console"
+        return self.sms_provider
+
+    def with_overrides(self, **overrides: Any) -> Settings:
+        """A copy with some values replaced (tests and ``sambat up`` use this), validated again."""
+        updated = replace(self, **overrides)
+        _validate(updated, source="overrides")
+        return updated
+
+
+# Environment variable -> (settings field, type). Conventional names for secrets and services.
+ENVIRONMENT = {
+    "DATABASE_URL": ("database_url", str),
+    "REDIS_URL": ("redis_url", str),
+    "SECRET_KEY": ("secret_key", str),
+    "TWILIO_ACCOUNT_SID": ("twilio_account_sid", str),
+    "TWILIO_AUTH_TOKEN": ("twilio_auth_token", str),
+    "SAMBAT_PUBLIC_URL": ("public_url", str),
+    "SAMBAT_PHONE_REGION": ("phone_region", str),
+    "SAMBAT_DEFAULT_LANGUAGE": ("default_language", str),
+    "SAMBAT_TIMEZONE": ("timezone", str),
+    "SAMBAT_QUEUE_NAME": ("queue_name", str),
+    "SAMBAT_SMS_PROVIDER": ("sms_provider", str),
+    "SAMBAT_TWILIO_FROM": ("twilio_from", str),
+    "SAMBAT_TWILIO_MESSAGING_SERVICE_SID": ("twilio_messaging_service_sid", str),
+    "SAMBAT_TWILIO_API_BASE_URL": ("twilio_api_base_url", str),
+    "SAMBAT_OUTBOX_MAX_ATTEMPTS": ("outbox_max_attempts", int),
+    "SAMBAT_SEND_TIMEOUT": ("send_timeout", float),
+}
+
+# config.yaml key path -> settings field.
+FILE_KEYS = {
+    ("city",): "city",
+    ("phone_region",): "phone_region",
+    ("default_language",): "default_language",
+    ("timezone",): "timezone",
+    ("public_url",): "public_url",
+    ("sms", "provider"): "sms_provider",
+    ("sms", "twilio_from"): "twilio_from",
+    ("sms", "twilio_messaging_service_sid"): "twilio_messaging_service_sid",
+    ("sms", "twilio_api_base_url"): "twilio_api_base_url",
+    ("outbox", "max_attempts"): "outbox_max_attempts",
+    ("outbox", "retry_backoff"): "outbox_retry_backoff",
+    ("outbox", "send_timeout"): "send_timeout",
+    ("templates",): "templates",
+    ("statuses",): "statuses",
+}
+SECRET_FIELDS = {"database_url", "redis_url", "secret_key", "twilio_account_sid", "twilio_auth_token"}
+
+
+def load_settings(environ: Mapping[str, str] | None = None, config_path: str | None = None) -> Settings:
+    """Read defaults, then the config file, then the environment, and validate the result.
+
+    Args:
+        environ: the environment to read (default ``os.environ``).
+        config_path: the config file (default ``$SAMBAT_CONFIG`` or ``./config.yaml``).
+
+    Raises:
+        ConfigError: naming the key that is missing or wrong.
+    """
+    environ = os.environ if environ is None else environ
+    path = config_path or environ.get("SAMBAT_CONFIG") or "config.yaml"
+    values: dict[str, Any] = {"config_path": path}
+    text = _read_config(path)
+    values.update(_from_file(yaml.safe_load(text) or {}, path))
+    values.update(_from_environment(environ))
+    try:
+        values["routing"] = router.load_table(text, source=path)
+    except router.RouterConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    settings = Settings(**values)
+    _validate(settings, source=path)
+    return settings
+
+
+def _read_config(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"SAMBAT_CONFIG: config file {path} not found") from None
+    except OSError as exc:
+        raise ConfigError(f"SAMBAT_CONFIG: cannot read {path}: {exc.strerror}") from None
+
+
+def _from_file(document: Any, path: str) -> dict[str, Any]:
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    values: dict[str, Any] = {}
+    for keys, name in FILE_KEYS.items():
+        node: Any = document
+        for key in keys:
+            if not isinstance(node, dict) or key not in node:
+                break
+            node = node[key]
+        else:
+            if name in ("outbox_retry_backoff",) and isinstance(node, list):
+                node = tuple(node)
+            values[name] = node
+    for secret in ("database_url", "redis_url", "secret_key", "twilio_auth_token"):
+        if secret in document:
+            raise ConfigError(f"{path}: {secret}: secrets are read from the environment only, not config.yaml")
+    return values
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for variable, (name, kind) in ENVIRONMENT.items():
+        raw = environ.get(variable)
+        if raw is None or raw.strip() == "":
+            continue
+        try:
+            values[name] = kind(raw.strip())
+        except ValueError:
+            raise ConfigError(f"{variable}: expected a {kind.__name__}, got {raw!r}") from None
+    return values
+
+
+def _validate(settings: Settings, source: str) -> None:
+    """Check every field; raise ConfigError naming the first bad key."""
+    if settings.sms_provider not in SMS_PROVIDERS:
+        raise ConfigError(f"{source}: sms.provider: must be one of {', '.join(SMS_PROVIDERS)}, "
+                          f"got {settings.sms_provider!r}")
+    if settings.sms_provider == "twilio":
+        for key, value in (("TWILIO_ACCOUNT_SID", settings.twilio_account_sid),
+                           ("TWILIO_AUTH_TOKEN", settings.twilio_auth_token)):
+            if not value:
+                raise ConfigError(f"{key}: required when sms.provider is twilio")
+    has_sender = settings.twilio_from or settings.twilio_messaging_service_sid
+    if settings.outbound_sms_provider == "twilio" and not has_sender:
+        raise ConfigError(f"{source}: sms.twilio_from: set a sender number or sms.twilio_messaging_service_sid")
+    if settings.twilio_from and not _is_phone(settings.twilio_from):
+        raise ConfigError(f"{source}: sms.twilio_from: not an E.164 phone number: {settings.twilio_from!r}")
+    if settings.phone_region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigError(f"{source}: phone_region: unknown region {settings.phone_region!r} (use e.g. ID)")
+    if settings.default_language not in LANGUAGES:
+        raise ConfigError(f"{source}: default_language: must be one of {', '.join(LANGUAGES)}")
+    try:
+        ZoneInfo(str(settings.timezone))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{source}: timezone: unknown time zone {settings.timezone!r}") from None
+    for key, value in (("SAMBAT_PUBLIC_URL", settings.public_url),
+                       ("SAMBAT_TWILIO_API_BASE_URL", settings.twilio_api_base_url)):
+        if value is not None and not str(value).startswith(("http://", "https://")):
+            raise ConfigError(f"{key}: must be an http(s) URL, got {value!r}")
+    if not isinstance(settings.outbox_max_attempts, int) or settings.outbox_max_attempts < 1:
+        raise ConfigError(f"{source}: outbox.max_attempts: must be a whole number >= 1")
+    backoff = settings.outbox_retry_backoff
+    if not backoff or not all(isinstance(s, int | float) and s >= 0 for s in backoff):
+        raise ConfigError(f"{source}: outbox.retry_backoff: must be a list of seconds >= 0")
+    if not isinstance(settings.send_timeout, int | float) or settings.send_timeout <= 0:
+        raise ConfigError(f"{source}: outbox.send_timeout: must be a number of seconds > 0")
+    _validate_texts(settings.templates, "templates", REQUIRED_TEMPLATES, source)
+    _validate_texts(settings.statuses, "statuses", STATUSES, source)
+
+
+def _validate_texts(table: Any, section: str, required: tuple[str, ...], source: str) -> None:
+    if not isinstance(table, Mapping):
+        raise ConfigError(f"{source}: {section}: must be a mapping of language to texts")
+    for language in LANGUAGES:
+        texts = table.get(language)
+        if not isinstance(texts, Mapping):
+            raise ConfigError(f"{source}: {section}.{language}: missing")
+        for key in required:
+            value = texts.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(f"{source}: {section}.{language}.{key}: missing or empty")
+            try:
+                names = {name for _, name, _, _ in string.Formatter().parse(value) if name is not None}
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {section}.{language}.{key}: bad placeholder: {exc}") from None
+            unknown = names - TEMPLATE_FIELDS
+            if unknown:
+                raise ConfigError(f"{source}: {section}.{language}.{key}: unknown placeholder "
+                                  f"{{{sorted(unknown)[0]}}} (known: {', '.join(sorted(TEMPLATE_FIELDS))})")
+
+
+def _is_phone(value: str) -> bool:
+    try:
+        return phonenumbers.is_possible_number(phonenumbers.parse(value, None))
+    except phonenumbers.NumberParseException:
+        return False

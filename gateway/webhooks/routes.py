@@ -1,0 +1,100 @@
+"""Thin edge: check, store, commit, enqueue by id, answer. The worker does the rest."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Response, current_app, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from channels.base import Ignored, InboundError, InboundMessage
+from gateway.outbox import apply_status
+from gateway.pipeline import process_inbound
+from gateway.queue import HIGH
+from gateway.runtime import Runtime
+from gateway.webhooks import bp
+from models import InboundMessage as InboundRow
+from models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["sambat"]
+
+
+def public_request_url() -> str:
+    """The URL the provider called, as it signed it: SAMBAT_PUBLIC_URL + path + query behind a proxy."""
+    public_url = _runtime().settings.public_url
+    if not public_url:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return public_url.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def _refuse(error: InboundError) -> Response:
+    log.warning("refused %s %s: %s", request.method, request.path, error)
+    return Response(f"{error}\n", status=error.status, mimetype="text/plain")
+
+
+@bp.post("/twilio/sms")
+def twilio_sms() -> Response:
+    """SMS, MMS and WhatsApp messages from Twilio."""
+    channel = _runtime().channels["twilio"]
+    try:
+        message = channel.parse_inbound(request, public_request_url())
+    except InboundError as error:
+        return _refuse(error)
+    store_and_enqueue(_runtime(), message)
+    return channel.answer()
+
+
+@bp.post("/twilio/status")
+def twilio_status() -> Response:
+    """Twilio's delivery reports for our outbound messages."""
+    runtime = _runtime()
+    try:
+        report = runtime.channels["twilio"].parse_status(request, public_request_url())
+    except InboundError as error:
+        return _refuse(error)
+    except Ignored as reason:
+        return Response(f"{reason}\n", status=200, mimetype="text/plain")
+    with runtime.db.session() as session:
+        outcome = apply_status(session, report)
+    return Response(f"{outcome}\n", status=200, mimetype="text/plain")
+
+
+def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, bool]:
+    """Store a message under its provider id, commit, then enqueue its processing.
+
+    A repeat delivery (same channel and provider id) creates nothing new. Returns the row id and
+    whether it was new. Enqueue failures are logged, not raised: the message is committed and the
+    scheduler's sweep hands it to a worker later.
+    """
+    with runtime.db.session() as session:
+        row = InboundRow(
+            channel=message.channel, medium=message.medium, provider_message_id=message.provider_message_id,
+            sender=message.sender, recipient=message.recipient, body=message.text,
+            media=[{"url": m.url, "content_type": m.content_type} for m in message.media],
+            raw=message.raw, received_at=message.received_at or utcnow(),
+        )
+        session.add(row)
+        try:
+            session.commit()
+            created, message_id, processed = True, row.id, False
+        except IntegrityError:
+            session.rollback()
+            existing = session.execute(
+                select(InboundRow.id, InboundRow.processed_at).where(
+                    InboundRow.channel == message.channel,
+                    InboundRow.provider_message_id == message.provider_message_id,
+                )
+            ).one()
+            created, message_id, processed = False, existing.id, existing.processed_at is not None
+    if not processed:
+        try:
+            runtime.queue.enqueue(process_inbound, message_id, priority=HIGH)
+        except Exception:  # noqa: BLE001 - stored and committed; the sweep will enqueue it again
+            log.exception("could not enqueue inbound message %s; the scheduler will retry", message_id)
+    return message_id, created

@@ -1,0 +1,75 @@
+"""Messages in (stored raw before anything else) and the outbox (every message out is a row first)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, JSONType, UTCDateTime, utcnow
+
+
+class InboundMessage(Base):
+    """A message as a provider delivered it, unique per channel by the provider's own id."""
+
+    __tablename__ = "inbound_messages"
+    __table_args__ = (UniqueConstraint("channel", "provider_message_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))  # the adapter: twilio, android-sms, email, web, api
+    medium: Mapped[str] = mapped_column(String(20))  # sms, mms, whatsapp, email, web
+    provider_message_id: Mapped[str] = mapped_column(String(200))
+    sender: Mapped[str] = mapped_column(String(254))  # E.164 phone or e-mail address
+    recipient: Mapped[str | None] = mapped_column(String(254))  # our number or address it came to
+    body: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    # complaints also point here (the message that created them): add this key after both tables exist.
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", use_alter=True), index=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+
+
+# Outbox statuses. pending/retry wait for a send; claimed: one worker is sending it; the rest follow
+# the provider's reports. Ranks order them so a late callback never rolls a final status back.
+PENDING, RETRY, CLAIMED = "pending", "retry", "claimed"
+STATUS_RANK = {
+    PENDING: 0, RETRY: 0, CLAIMED: 1, "accepted": 2, "scheduled": 2, "queued": 2, "sending": 3,
+    "sent": 4, "not_sent": 5, "delivered": 5, "undelivered": 5, "failed": 5, "canceled": 5, "read": 6,
+}
+FINAL_STATUSES = {"not_sent", "delivered", "undelivered", "failed", "canceled", "read"}
+
+
+class Outbox(Base):
+    """One outbound message: written before it is sent, so a crash never loses or doubles it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_next_attempt", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # What made this message, e.g. "reply:42" or "event:7:3"; unique, so a repeated job adds nothing.
+    dedupe_key: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))  # the provider that sends it: twilio, console ...
+    medium: Mapped[str] = mapped_column(String(20))  # sms, whatsapp, email
+    recipient: Mapped[str] = mapped_column(String(254))
+    sender: Mapped[str | None] = mapped_column(String(254))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    provider_message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<Outbox {self.id} {self.kind} {self.status} to {self.recipient}>"
