@@ -1,0 +1,134 @@
+"""The compiled routing table and the ``route`` function over it.
+
+Keywords of all agencies are normalised once and put in one Aho-Corasick automaton over the canonical
+token string (`` jalan lubang depan rumah ``), so matching costs one pass whatever the number of
+keywords. Overlapping matches are resolved longest first: a phrase consumes its words, so "lampu
+jalan" (Dishub) is not also "jalan" (public works). Each distinct keyword counts once. Negative
+keywords subtract their weight from their agency wherever they occur and consume nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import ahocorasick
+
+from router.decision import Candidate, Decision
+from router.normalize import Normalizer
+
+
+@dataclass(frozen=True, slots=True)
+class Agency:
+    """One agency (OPD) from config.yaml.
+
+    Attributes:
+        code: the agency code, e.g. ``DPUPRPKP``.
+        name: the full name.
+        keywords: keyword or phrase as written -> weight (> 0).
+        negative: negative keyword as written -> weight subtracted when it occurs.
+        line: the config line the entry starts on.
+    """
+
+    code: str
+    name: str
+    keywords: dict[str, float] = field(default_factory=dict)
+    negative: dict[str, float] = field(default_factory=dict)
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One agency's stake in one normalised key of the automaton."""
+
+    agency: int
+    weight: float
+    label: str
+    negative: bool
+
+
+@dataclass
+class RoutingTable:
+    """Agencies, settings and the compiled matcher. Build it with ``router.load_table``.
+
+    Attributes:
+        agencies: the agencies in config order.
+        threshold: least confidence at which a complaint is routed without review.
+        smoothing: pseudo-score added to the best score in the confidence denominator, so that weak
+            evidence alone stays unsure (a lone weight-1 keyword has confidence 1 / (1 + smoothing)).
+        normalizer: the normaliser keywords were compiled with; texts go through the same one.
+        keys: normalised key (space-joined stems) -> the terms that share it.
+    """
+
+    agencies: list[Agency]
+    threshold: float
+    smoothing: float
+    normalizer: Normalizer
+    keys: dict[str, list[Term]]
+    automaton: ahocorasick.Automaton = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.automaton = ahocorasick.Automaton()
+        for key, terms in self.keys.items():
+            positive = tuple(t for t in terms if not t.negative)
+            negative = tuple(t for t in terms if t.negative)
+            self.automaton.add_word(f" {key} ", (len(key) + 2, positive, negative))
+        if self.keys:
+            self.automaton.make_automaton()
+
+    def route(self, text: str) -> Decision:
+        """Route one complaint; see ``router.route``."""
+        tokens = self.normalizer.tokens(text)
+        if not tokens or not self.keys:
+            return Decision(agency=None, confidence=0.0)
+        haystack = f" {' '.join(tokens)} "
+        hits = [(end - length + 2, end - 1, pos, neg) for end, (length, pos, neg) in self.automaton.iter(haystack)]
+        scores: dict[int, float] = {}
+        evidence: dict[int, list[str]] = {}
+        seen: set[str] = set()
+        taken: list[tuple[int, int]] = []
+        for start, end, positive, negative in sorted(hits, key=lambda h: (h[0] - h[1], h[0])):
+            if positive and all(end < s or start > e for s, e in taken):
+                taken.append((start, end))
+                for term in positive:
+                    self._credit(term, term.weight, term.label, scores, evidence, seen)
+            for term in negative:
+                self._credit(term, -term.weight, f"-{term.label}", scores, evidence, seen)
+        return self._decide(scores, evidence)
+
+    @staticmethod
+    def _credit(
+        term: Term, weight: float, label: str, scores: dict[int, float], evidence: dict[int, list[str]], seen: set[str]
+    ) -> None:
+        """Add one term's weight to its agency, once per distinct term."""
+        marker = f"{term.agency}:{label}"
+        if marker in seen:
+            return
+        seen.add(marker)
+        scores[term.agency] = scores.get(term.agency, 0.0) + weight
+        evidence.setdefault(term.agency, []).append(label)
+
+    def _decide(self, scores: dict[int, float], evidence: dict[int, list[str]]) -> Decision:
+        """Rank agencies with a positive score and apply the threshold."""
+        ranked = sorted((i for i, s in scores.items() if s > 0), key=lambda i: (-scores[i], i))
+        if not ranked:
+            return Decision(agency=None, confidence=0.0)
+        candidates = [Candidate(self.agencies[i].code, scores[i], evidence[i]).to_dict() for i in ranked]
+        best = scores[ranked[0]]
+        second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+        confidence = round((best - second) / (best + self.smoothing), 4)
+        agency = self.agencies[ranked[0]].code if confidence >= self.threshold else None
+        return Decision(agency=agency, confidence=confidence, matched=list(evidence[ranked[0]]), candidates=candidates)
+
+
+def route(text: str, table: RoutingTable) -> Decision:
+    """Decide which agency a complaint goes to, with the evidence.
+
+    Args:
+        text: the complaint as the citizen wrote it.
+        table: a table from ``router.load_table``.
+
+    Returns:
+        A ``Decision``; ``agency`` is None (review queue) when nothing matched or the confidence is
+        below ``table.threshold``.
+    """
+    return table.route(text)
