@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from alembic import context
+
 import models  # noqa: F401 - registers every table on Base.metadata
 from models.base import Base, make_engine
 

@@ -1,16 +1,17 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 The first tables: contacts, agencies, inbound messages, complaints, status events, outbox.
 
 Create Date: 2026-11-22 20:34:24.370966
 """
 
-from alembic import op
 import sqlalchemy as sa
-import models.base
+from alembic import op
 from sqlalchemy.dialects import postgresql
+
+import models.base
 
 revision = '0001'
 down_revision = None

@@ -1,0 +1,171 @@
+"""The ``sambat`` command: run the parts, migrate the database, ask the router."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+import threading
+from pathlib import Path
+
+import click
+
+from gateway.settings import ConfigError, Settings, load_settings
+
+log = logging.getLogger("sambat")
+
+DEFAULT_SQLITE = "instance/sambat.sqlite3"
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise click.ClickException(f"configuration error: {error}") from None
+
+
+def _configure_logging(level: str = "INFO") -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+@click.group()
+def main() -> None:
+    """Sambat: complaint intake gateway."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def up(host: str, port: int) -> None:
+    """Web + worker + scheduler in one process, for a single machine or a demo.
+
+    With no DATABASE_URL it uses a SQLite file; with no REDIS_URL it runs the queue embedded; with no
+    Twilio credentials outbound SMS go to the console.
+    """
+    _configure_logging()
+    settings = _settings()
+    overrides: dict[str, str] = {}
+    if not settings.database_url:
+        Path(DEFAULT_SQLITE).parent.mkdir(parents=True, exist_ok=True)
+        overrides["database_url"] = f"sqlite:///{Path(DEFAULT_SQLITE).resolve()}"
+        click.echo(f"DATABASE_URL not set: using SQLite at {DEFAULT_SQLITE}")
+    if not settings.secret_key:
+        overrides["secret_key"] = _instance_secret()
+    settings = settings.with_overrides(**overrides) if overrides else settings
+    if not settings.redis_url:
+        click.echo("REDIS_URL not set: running the queue embedded in this process")
+    if settings.outbound_sms_provider == "console":
+        click.echo("No Twilio credentials: outbound SMS are printed here, NOT sent")
+    from models.migrate import upgrade
+
+    upgrade(settings.database_url)
+    from gateway.app import create_app
+    from gateway.scheduler import run_forever
+
+    app = create_app(settings)
+    runtime = app.extensions["sambat"]
+    stop = threading.Event()
+    threading.Thread(target=run_forever, args=(runtime,), kwargs={"stop": stop}, daemon=True,
+                     name="sambat-scheduler").start()
+    worker = None
+    if settings.redis_url:
+        worker = threading.Thread(target=_work, args=(app, False), daemon=True, name="sambat-worker")
+        worker.start()
+    click.echo(f"Sambat is up on http://{host}:{port}/  (Ctrl-C to stop)")
+    try:
+        from werkzeug.serving import run_simple
+
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    finally:
+        stop.set()
+
+
+def _instance_secret() -> str:
+    """A SECRET_KEY kept in instance/ so sessions survive a restart of ``sambat up``."""
+    path = Path("instance/secret_key")
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@main.command()
+@click.option("--host", default="0.0.0.0", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+def web(host: str, port: int, workers: int) -> None:
+    """The web app under gunicorn (production)."""
+    settings = _settings()
+    for key, value in (("DATABASE_URL", settings.database_url), ("SECRET_KEY", settings.secret_key)):
+        if not value:
+            raise click.ClickException(f"{key}: required for `sambat web` (use `sambat up` for a demo)")
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
+                               "--bind", f"{host}:{port}", "--access-logfile", "-", "gateway.wsgi:app"])
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="work until the queues are empty, then stop")
+def worker(burst: bool) -> None:
+    """An rq worker for the pipeline's jobs (needs REDIS_URL)."""
+    _configure_logging()
+    settings = _settings()
+    for key, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url)):
+        if not value:
+            raise click.ClickException(f"{key}: required for `sambat worker`")
+    from gateway.app import create_app
+
+    _work(create_app(settings), burst)
+
+
+def _work(app, burst: bool) -> None:  # noqa: ANN001 - a Flask app
+    from rq import SimpleWorker
+
+    runtime = app.extensions["sambat"]
+    with app.app_context():
+        SimpleWorker(runtime.queue.ordered, connection=runtime.queue.connection).work(burst=burst)
+
+
+@main.command()
+@click.option("--interval", default=5.0, show_default=True, help="seconds between sweeps")
+def scheduler(interval: float) -> None:
+    """Hand owed work back to the queue: unprocessed messages, retries, stuck sends."""
+    _configure_logging()
+    settings = _settings()
+    if not settings.database_url:
+        raise click.ClickException("DATABASE_URL: required for `sambat scheduler`")
+    from gateway.app import create_app
+    from gateway.scheduler import run_forever
+
+    app = create_app(settings)
+    with app.app_context():
+        run_forever(app.extensions["sambat"], interval=interval)
+
+
+@main.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to the newest schema (Alembic)."""
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(DEFAULT_SQLITE).resolve()}"
+    if url.startswith("sqlite:///"):
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    from models.migrate import upgrade
+
+    upgrade(url, revision)
+    click.echo(f"database at {url.split('@')[-1]} is at {revision}")
+
+
+try:  # the router's command lives beside the router's work (issue 3)
+    from gateway.cli_route import route_command
+
+    main.add_command(route_command, name="route")
+except ImportError:  # pragma: no cover - only while the router is being built
+    pass
