@@ -1,0 +1,250 @@
+"""Contract checks for Twilio's CreateMessage call, from the OpenAPI description plus Twilio's documented rules.
+
+The spec (twilio-oai ``twilio_api_v2010.json``, MIT) is read from ``$SAMBAT_TWILIO_OPENAPI`` or
+``/work/shared/twilio/twilio_api_v2010.json``, parsed once per process and trimmed to the Messages paths so
+openapi-core builds it in a fraction of a second. Its server is ``https://api.twilio.com``; the stand-in
+presents every request to openapi-core under that host (:class:`TwilioFormRequest`), so the spec is used as is.
+
+Each problem is a :class:`Violation` carrying the Twilio error code and the HTTP status Twilio would answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from base64 import b64decode
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from openapi_core import OpenAPI
+from openapi_core.casting.schemas.exceptions import CastError
+from openapi_core.datatypes import RequestParameters
+from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
+from werkzeug.datastructures import Headers, ImmutableMultiDict
+
+SPEC_PATH = Path(os.environ.get("SAMBAT_TWILIO_OPENAPI", "/work/shared/twilio/twilio_api_v2010.json"))
+TWILIO_HOST_URL = "https://api.twilio.com"
+MESSAGES_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
+MESSAGE_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages/{Sid}.json"
+BODY_MAX_CHARS = 1600
+# https://www.twilio.com/docs/errors/70002 "Bad request": a value of the wrong type or outside the schema.
+INVALID_PARAMETER = 70002
+# Which error Twilio's 400 answer reports first when a request breaks several rules.
+ANSWER_ORDER = (21604, 21211, 21603, 21212, 21602, 21617, 21609, INVALID_PARAMETER)
+
+ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
+API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
+E164 = re.compile(r"^\+[1-9]\d{1,14}$")
+CHANNEL_ADDRESS = re.compile(r"^[a-z]+:\S+$")
+SHORT_CODE = re.compile(r"^\d{3,8}$")
+ALPHANUMERIC_SENDER = re.compile(r"^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$")
+HOSTNAME = re.compile(r"^[A-Za-z0-9.-]+$")
+
+_validation_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a request breaks Twilio's contract.
+
+    Attributes:
+        param: The offending parameter (``To``, ``Authorization``...), or ``None`` for the request as a whole.
+        code: The Twilio error code, https://www.twilio.com/docs/errors/<code>.
+        message: What is wrong, naming the parameter and the value.
+        status: The HTTP status Twilio answers; 201 for a warning Twilio ignores (unknown parameter).
+        source: ``"openapi"`` for the spec, ``"twilio-docs"`` for a documented rule the spec cannot express.
+    """
+
+    param: str | None
+    code: int
+    message: str
+    status: int = 400
+    source: str = "twilio-docs"
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.param or '(request)'}: {self.message} ({self.source})"
+
+
+class TwilioFormRequest:
+    """A received request shaped for openapi-core's ``Request`` protocol, presented as sent to api.twilio.com."""
+
+    host_url = TWILIO_HOST_URL
+
+    def __init__(self, method: str, path: str, headers: dict[str, str], body: bytes, content_type: str) -> None:
+        self.method = method.lower()
+        self.path = path
+        self.body = body
+        self.content_type = content_type.lower()
+        self.headers = headers
+        self.parameters = RequestParameters(header=Headers(headers), query=ImmutableMultiDict(), path={})
+
+
+@cache
+def load_spec() -> dict[str, Any]:
+    """Return the Messages part of the Twilio v2010 description, read from disk once per process."""
+    full = json.loads(SPEC_PATH.read_text(encoding="utf-8"))
+    paths = {path: full["paths"][path] for path in (MESSAGES_PATH, MESSAGE_PATH)}
+    return {key: full[key] for key in ("openapi", "info", "servers", "security", "components")} | {"paths": paths}
+
+
+@cache
+def messages_api() -> OpenAPI:
+    """Return the openapi-core object for the Messages paths, built once per process."""
+    return OpenAPI.from_dict(load_spec())
+
+
+@cache
+def create_message_properties() -> dict[str, dict[str, Any]]:
+    """Return the CreateMessage form parameters by name, as the spec declares them."""
+    operation = load_spec()["paths"][MESSAGES_PATH]["post"]
+    return operation["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]["properties"]
+
+
+def check_auth(account_sid: str, authorization: str | None, auth_token: str | None = None) -> Violation | None:
+    """Check HTTP Basic auth the way Twilio does: user is the AccountSid in the path (or an API key SID).
+
+    Twilio answers 401 with https://www.twilio.com/docs/errors/20003 "Authenticate" otherwise.
+    """
+    scheme, _, encoded = (authorization or "").partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return Violation("Authorization", 20003, "missing HTTP Basic credentials", status=401)
+    try:
+        user, _, password = b64decode(encoded, validate=True).decode("utf-8").partition(":")
+    except ValueError:
+        return Violation("Authorization", 20003, "Basic credentials are not valid base64", status=401)
+    if user != account_sid and not API_KEY_SID.match(user):
+        return Violation("Authorization", 20003, f"user {user!r} does not match AccountSid {account_sid!r}", status=401)
+    if auth_token is not None and password != auth_token:
+        return Violation("Authorization", 20003, "auth token does not match", status=401)
+    return None
+
+
+def check_create_message(request: TwilioFormRequest, form: dict[str, list[str]]) -> list[Violation]:
+    """Check a CreateMessage request against the spec and Twilio's documented rules.
+
+    Args:
+        request: The request as received, with its raw form body.
+        form: The parsed form, every key with all its values in order.
+
+    Returns:
+        The violations; those with status 400 come in the order Twilio's answer should report them.
+    """
+    violations = _documented_rules(form) + _spec_violations(request, form)
+    properties = create_message_properties()
+    for name, values in form.items():
+        if name not in properties:
+            # https://www.twilio.com/docs/errors/20001: unknown parameters are ignored, with a warning.
+            warning = f"unknown parameter {name!r} is ignored by Twilio"
+            violations.append(Violation(name, 20001, warning, status=201, source="openapi"))
+        elif len(values) > 1 and properties[name].get("type") != "array":
+            violations.append(Violation(name, INVALID_PARAMETER, f"sent {len(values)} times but takes one value"))
+    return sorted(violations, key=_answer_rank)
+
+
+def _answer_rank(violation: Violation) -> tuple[bool, int]:
+    """Sort key: errors before warnings, then Twilio's reporting order."""
+    rank = ANSWER_ORDER.index(violation.code) if violation.code in ANSWER_ORDER else len(ANSWER_ORDER)
+    return violation.status != 400, rank
+
+
+def _spec_violations(request: TwilioFormRequest, form: dict[str, list[str]]) -> list[Violation]:
+    """Run openapi-core over the request and name the parameter behind each error.
+
+    openapi-core stops at the first value it cannot cast (``ValidityPeriod=soon``); that parameter is then
+    dropped and the rest validated again, so every bad parameter is reported.
+    """
+    violations: list[Violation] = []
+    for _ in range(len(form) + 1):
+        with _validation_lock:
+            result = messages_api().unmarshal_request(request)
+        uncastable = []
+        for error in result.errors:
+            cause = error.__cause__
+            if isinstance(cause, InvalidSchemaValue):
+                found = [_from_schema_error(schema_error) for schema_error in cause.schema_errors]
+            elif isinstance(cause, CastError):
+                param = next((name for name, values in form.items() if cause.value in values), None)
+                uncastable.append(param)
+                found = [Violation(param, INVALID_PARAMETER, str(cause), source="openapi")]
+            elif "Security" in type(error).__name__:
+                found = []  # checked by check_auth, which answers Twilio's 401
+            else:
+                found = [Violation(None, INVALID_PARAMETER, f"{error} ({cause})", source="openapi")]
+            violations.extend(violation for violation in found if violation not in violations)
+        if not uncastable or None in uncastable:
+            return violations
+        form = {name: values for name, values in form.items() if name not in uncastable}
+        body = urlencode(form, doseq=True).encode("utf-8")
+        request = TwilioFormRequest(request.method, request.path, dict(request.headers), body, request.content_type)
+    return violations
+
+
+def _from_schema_error(schema_error: Any) -> Violation:
+    """Turn one jsonschema error into a violation, with Twilio's code for a missing To."""
+    if schema_error.validator == "required" and "'To'" in schema_error.message:
+        # https://www.twilio.com/docs/errors/21604 "A 'To' phone number is required."
+        return Violation("To", 21604, "A 'To' phone number is required.", source="openapi")
+    param = str(schema_error.path[0]) if schema_error.path else None
+    return Violation(param, INVALID_PARAMETER, schema_error.message, source="openapi")
+
+
+def _documented_rules(form: dict[str, list[str]]) -> list[Violation]:
+    """Rules from the Messages resource docs and error pages that the OpenAPI schema cannot express."""
+    first = {name: values[0] for name, values in form.items() if values}
+    violations = []
+    to = first.get("To")
+    # 21211: To must be E.164 for SMS/MMS, or a channel address such as whatsapp:+15552229999.
+    if to is not None and not (E164.match(to) or CHANNEL_ADDRESS.match(to)):
+        violations.append(Violation("To", 21211, f"The 'To' number {to!r} is not a valid phone number."))
+    sender = first.get("From")
+    # 21603: "From" is required unless a MessagingServiceSid picks the sender from its pool.
+    if not sender and not first.get("MessagingServiceSid"):
+        violations.append(Violation("From", 21603, "A 'From' phone number is required."))
+    # 21212: From is an E.164 number, short code, alphanumeric sender ID (<= 11 chars) or channel address.
+    elif sender and not any(p.match(sender) for p in (E164, SHORT_CODE, ALPHANUMERIC_SENDER, CHANNEL_ADDRESS)):
+        violations.append(Violation("From", 21212, f"The 'From' number {sender!r} is not a valid phone number."))
+    # 21602: Body is required unless MediaUrl or ContentSid carries the content.
+    if not first.get("Body") and not first.get("MediaUrl") and not first.get("ContentSid"):
+        violations.append(Violation("Body", 21602, "Message body is required."))
+    # 21617: an outgoing Body is at most 1600 characters.
+    if len(first.get("Body", "")) > BODY_MAX_CHARS:
+        violations.append(
+            Violation("Body", 21617, f"The concatenated message body exceeds the {BODY_MAX_CHARS} character limit.")
+        )
+    callback = first.get("StatusCallback")
+    if callback is not None and (problem := _status_callback_problem(callback)):
+        violations.append(Violation("StatusCallback", 21609, f"Invalid 'StatusCallback' {callback!r}: {problem}"))
+    # ValidityPeriod: "Accepted values are integers from 1 to 36000" (Messages resource).
+    validity = first.get("ValidityPeriod", "")
+    if validity.isdigit() and not 1 <= int(validity) <= 36000:
+        violations.append(Violation("ValidityPeriod", INVALID_PARAMETER, f"{validity} is outside 1..36000"))
+    # ContentVariables: "content_sid parameter must also be provided".
+    if "ContentVariables" in first and "ContentSid" not in first:
+        violations.append(Violation("ContentVariables", INVALID_PARAMETER, "given without ContentSid"))
+    # ShortenUrls: "If true, the messaging_service_sid parameter must also be provided".
+    if first.get("ShortenUrls") == "true" and "MessagingServiceSid" not in first:
+        violations.append(Violation("ShortenUrls", INVALID_PARAMETER, "true without MessagingServiceSid"))
+    return violations
+
+
+def _status_callback_problem(url: str) -> str | None:
+    """Why a StatusCallback URL fails Twilio error 21609, or ``None``.
+
+    Per https://www.twilio.com/docs/errors/21609: a fully qualified http(s) URL, at most 4000 characters,
+    with a valid hostname (no underscores).
+    """
+    if len(url) > 4000:
+        return "longer than 4000 characters"
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return "scheme must be http or https"
+    if not parts.hostname or not HOSTNAME.match(parts.hostname):
+        return "hostname missing or invalid (underscores are not allowed)"
+    if any(char.isspace() for char in url):
+        return "contains unencoded whitespace"
+    return None

@@ -1,0 +1,214 @@
+"""The HTTP side of the Twilio stand-in: routing, recording, checking and Twilio-shaped answers.
+
+Answers follow the Message resource schema of twilio_api_v2010.json (``api.v2010.account.message``) and
+Twilio's error JSON: ``{"code", "message", "more_info", "status"}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, urlsplit
+
+from .twilio_contract import (
+    INVALID_PARAMETER,
+    TwilioFormRequest,
+    Violation,
+    check_auth,
+    check_create_message,
+)
+
+if TYPE_CHECKING:
+    from .twilio_standin import TwilioStandIn
+
+MESSAGES_ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json$")
+MESSAGE_ROUTE = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages/(?P<sid>[^/]+)\.json$")
+ERROR_MESSAGES = {
+    20003: "Authenticate",
+    20404: "The requested resource was not found",
+    20429: "Too Many Requests",
+    20500: "Internal Server Error",
+    20503: "Service Unavailable",
+    21211: "Invalid 'To' Phone Number",
+    21610: "Attempt to send to unsubscribed recipient",
+    21614: "'To' number is not a valid mobile number",
+}
+# GSM 03.38 basic set; the extension characters cost two septets each.
+GSM7_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿"
+    "abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM7_EXTENSION = set("^{}\\[~]|€\f")
+
+
+@dataclass
+class RecordedRequest:
+    """One request as the stand-in received and answered it."""
+
+    method: str
+    path: str
+    query: str
+    headers: dict[str, str]
+    form: dict[str, list[str]]
+    raw_body: bytes
+    received_at: float
+    violations: list[Violation] = field(default_factory=list)
+    status: int = 0
+    answer: dict[str, Any] | None = None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """The form with the first value of each key, as Twilio reads scalar parameters."""
+        return {name: values[0] for name, values in self.form.items() if values}
+
+
+def num_segments(body: str) -> int:
+    """SMS segments for ``body``: 160/153 GSM-7 septets, else 70/67 UCS-2 code units per segment."""
+    if all(char in GSM7_BASIC or char in GSM7_EXTENSION for char in body):
+        length, single, part = sum(2 if char in GSM7_EXTENSION else 1 for char in body), 160, 153
+    else:
+        length, single, part = len(body.encode("utf-16-le")) // 2, 70, 67
+    return 1 if length <= single else math.ceil(length / part)
+
+
+def twilio_error(code: int, status: int, message: str | None = None) -> dict[str, Any]:
+    """Twilio's error JSON for ``code``."""
+    return {
+        "code": code,
+        "message": message or ERROR_MESSAGES.get(code, f"Error {code}"),
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+def message_resource(account_sid: str, params: dict[str, str], media_count: int) -> dict[str, Any]:
+    """A Message resource as Twilio answers a CreateMessage, per the ``api.v2010.account.message`` schema."""
+    sid = ("MM" if media_count else "SM") + secrets.token_hex(16)
+    uri = f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}.json"
+    now = format_datetime(datetime.now(UTC).replace(microsecond=0), usegmt=False)
+    body = params.get("Body", "")
+    return {
+        "account_sid": account_sid,
+        "api_version": "2010-04-01",
+        "body": body,
+        "date_created": now,
+        "date_sent": None,
+        "date_updated": now,
+        "direction": "outbound-api",
+        "error_code": None,
+        "error_message": None,
+        "from": params.get("From"),
+        "messaging_service_sid": params.get("MessagingServiceSid"),
+        "num_media": str(media_count),
+        "num_segments": str(num_segments(body)),
+        "price": None,
+        "price_unit": "USD",
+        "sid": sid,
+        # A Messaging Service without From first picks a sender: "accepted", otherwise "queued".
+        "status": "accepted" if "From" not in params else "queued",
+        "subresource_uris": {"media": uri.removesuffix(".json") + "/Media.json"},
+        "to": params.get("To"),
+        "uri": uri,
+    }
+
+
+class TwilioHandler(BaseHTTPRequestHandler):
+    """Serves one connection of the stand-in; ``self.server.standin`` is the owning TwilioStandIn."""
+
+    protocol_version = "HTTP/1.1"
+    timeout = 10  # close idle keep-alive connections
+    wbufsize = 1 << 16  # headers and body leave in one send (flushed by http.server after each request)
+    disable_nagle_algorithm = True
+
+    @property
+    def standin(self) -> TwilioStandIn:
+        return self.server.standin  # type: ignore[attr-defined]
+
+    def do_POST(self) -> None:
+        self._serve()
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    def do_DELETE(self) -> None:
+        self._serve()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Keep test output quiet; the stand-in records every request instead."""
+
+    def _serve(self) -> None:
+        parts = urlsplit(self.path)
+        raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        recorded = RecordedRequest(
+            method=self.command,
+            path=parts.path,
+            query=parts.query,
+            headers=dict(self.headers.items()),
+            form=parse_qs(raw_body.decode("utf-8", "replace"), keep_blank_values=True),
+            raw_body=raw_body,
+            received_at=time.time(),
+        )
+        status, answer, delay = self._answer(recorded)
+        recorded.status, recorded.answer = status, answer
+        self.standin.record(recorded)
+        if status == 201:
+            self.standin.store_message(answer)
+        if delay and self.standin.stopping.wait(delay):
+            return
+        self._send_json(status, answer)
+
+    def _answer(self, recorded: RecordedRequest) -> tuple[int, dict[str, Any], float]:
+        """Check the request and choose the answer: (status, JSON, delay before answering)."""
+        create = MESSAGES_ROUTE.match(recorded.path)
+        fetch = MESSAGE_ROUTE.match(recorded.path)
+        route = create if self.command == "POST" else fetch if self.command == "GET" else None
+        if route is None:
+            return 404, twilio_error(20404, 404), 0.0
+        account_sid = route["account"]
+        auth_problem = check_auth(account_sid, self.headers.get("Authorization"), self.standin.auth_token)
+        if auth_problem:
+            recorded.violations.append(auth_problem)
+            return 401, twilio_error(20003, 401), 0.0
+        if fetch:
+            resource = self.standin.message(route["sid"])
+            return (200, resource, 0.0) if resource else (404, twilio_error(20404, 404), 0.0)
+        form_request = TwilioFormRequest(
+            self.command, recorded.path, recorded.headers, recorded.raw_body, self.headers.get("Content-Type", "")
+        )
+        recorded.violations.extend(check_create_message(form_request, recorded.form))
+        scripted = self.standin.next_scripted_answer()
+        if scripted and scripted.status != 201:
+            default_code = {429: 20429, 500: 20500, 503: 20503}.get(scripted.status, scripted.status)
+            error = twilio_error(scripted.code or default_code, scripted.status, scripted.message)
+            return scripted.status, error, scripted.delay
+        delay = scripted.delay if scripted else 0.0
+        rejection = next((v for v in recorded.violations if v.status == 400), None)
+        if rejection:
+            return 400, twilio_error(rejection.code, 400, _answer_message(rejection)), delay
+        return 201, message_resource(account_sid, recorded.params, len(recorded.form.get("MediaUrl", []))), delay
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode("utf-8")
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True  # the client gave up (timeout test)
+
+
+def _answer_message(violation: Violation) -> str:
+    """The message Twilio would put in its 400 answer for ``violation``."""
+    if violation.code == INVALID_PARAMETER and violation.param:
+        return f"Invalid parameter {violation.param}: {violation.message}"
+    return violation.message

@@ -1,0 +1,230 @@
+"""A local HTTP stand-in for Twilio's Messages REST API, for tests and benchmarks.
+
+:class:`TwilioStandIn` serves ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (CreateMessage) and
+``GET .../Messages/{Sid}.json`` on 127.0.0.1 with an ephemeral port. Every request is recorded and checked
+against Twilio's OpenAPI description and documented rules (:mod:`twilio_contract`); a request
+Twilio would reject gets Twilio's 400/401 error JSON, and every problem is kept as a violation.
+
+Pointing the real twilio client (twilio>=9) at it: twilio-python builds absolute ``https://api.twilio.com/...``
+URLs and hands them to its ``HttpClient``, which is the library's supported extension point. A
+``TwilioHttpClient`` subclass that swaps scheme and host keeps pooling, timeouts and logging::
+
+    client = Client(account_sid, auth_token, http_client=StandInHttpClient(standin.base_url, timeout=5))
+
+Setting ``client.api.base_url = standin.base_url`` also works, but patches an attribute of generated code.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterator
+from dataclasses import dataclass
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
+
+from .twilio_contract import Violation, messages_api
+from .twilio_handler import RecordedRequest, TwilioHandler
+
+TWILIO_API_URL = "https://api.twilio.com"
+
+
+class StandInHttpClient(TwilioHttpClient):
+    """A ``TwilioHttpClient`` that sends requests for api.twilio.com to another base URL."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        """Keep ``base_url`` (e.g. ``http://127.0.0.1:40123``); other arguments go to TwilioHttpClient."""
+        super().__init__(**kwargs)
+        self.base_url = base_url.rstrip("/")
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
+        """Rewrite ``https://api.twilio.com/...`` to the base URL, then send as TwilioHttpClient does."""
+        if url.startswith(TWILIO_API_URL + "/"):
+            url = self.base_url + url[len(TWILIO_API_URL) :]
+        return super().request(method, url, *args, **kwargs)
+
+
+@dataclass
+class ScriptedAnswer:
+    """An answer queued by :meth:`TwilioStandIn.fail_next` or :meth:`TwilioStandIn.delay_next`."""
+
+    status: int
+    code: int | None
+    message: str | None
+    delay: float
+    remaining: int
+
+
+class TwilioStandIn:
+    """A Twilio Messages API on 127.0.0.1, started and stopped around a test or a benchmark.
+
+    Use as a context manager or with :meth:`start`/:meth:`stop`. Thread-safe: requests are handled in
+    server threads while the test reads :attr:`requests` or waits with :meth:`wait_for_messages`.
+
+    Attributes:
+        auth_token: When set, the Basic auth password must equal it; otherwise any password passes.
+        expect_violations: Set by a test that sends bad requests on purpose, so the fixture does not fail it.
+    """
+
+    def __init__(self, auth_token: str | None = None) -> None:
+        self.auth_token = auth_token
+        self.expect_violations = False
+        self._state = threading.Condition()
+        self._requests: list[RecordedRequest] = []
+        self._messages: dict[str, dict[str, Any]] = {}
+        self._script: deque[ScriptedAnswer] = deque()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self.stopping = threading.Event()
+
+    def start(self) -> TwilioStandIn:
+        """Parse the spec (once per process), bind an ephemeral port and serve in a daemon thread."""
+        messages_api()
+        self.stopping.clear()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), TwilioHandler)
+        self._server.daemon_threads = True
+        self._server.standin = self  # type: ignore[attr-defined]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="twilio-standin", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, wake any delayed answers and free the port."""
+        if self._server is None:
+            return
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+
+    def __enter__(self) -> TwilioStandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        """``http://127.0.0.1:<port>``, to use where the app would use https://api.twilio.com."""
+        if self._server is None:
+            raise RuntimeError("TwilioStandIn is not started")
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def client(self, account_sid: str, auth_token: str, timeout: float = 5) -> Client:
+        """A real twilio ``Client`` whose requests come to this stand-in."""
+        return Client(account_sid, auth_token, http_client=StandInHttpClient(self.base_url, timeout=timeout))
+
+    def fail_next(
+        self, status: int, code: int | None = None, message: str | None = None, times: int = 1, delay: float = 0.0
+    ) -> None:
+        """Answer the next ``times`` CreateMessage requests with a Twilio error instead of 201.
+
+        Args:
+            status: HTTP status, e.g. 400, 429, 500.
+            code: Twilio error code, e.g. 21211, 21610, 20429; defaults to one matching the status.
+            message: Error message; defaults to Twilio's wording for the code.
+            times: How many requests get this answer.
+            delay: Seconds to wait before answering, to drive client timeouts.
+        """
+        with self._state:
+            self._script.append(ScriptedAnswer(status, code, message, delay, times))
+
+    def delay_next(self, seconds: float, times: int = 1) -> None:
+        """Answer the next ``times`` CreateMessage requests normally, but only after ``seconds``."""
+        with self._state:
+            self._script.append(ScriptedAnswer(201, None, None, seconds, times))
+
+    def reset(self) -> None:
+        """Forget recorded requests, messages and scripted answers."""
+        with self._state:
+            self._requests.clear()
+            self._messages.clear()
+            self._script.clear()
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request received so far, oldest first."""
+        with self._state:
+            return list(self._requests)
+
+    @property
+    def violations(self) -> list[Violation]:
+        """Every contract violation seen so far, in the order received."""
+        return [violation for request in self.requests for violation in request.violations]
+
+    def messages_sent(self) -> list[dict[str, Any]]:
+        """The Message resources of accepted CreateMessage requests (answered 201), oldest first."""
+        with self._state:
+            return list(self._messages.values())
+
+    def message(self, sid: str) -> dict[str, Any] | None:
+        """The Message resource created with ``sid``, if any."""
+        with self._state:
+            return self._messages.get(sid)
+
+    def wait_for_messages(self, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Block until at least ``count`` messages were accepted, and return them all.
+
+        Raises:
+            AssertionError: If fewer arrived within ``timeout`` seconds; the message lists what did arrive.
+        """
+        with self._state:
+            if not self._state.wait_for(lambda: len(self._messages) >= count, timeout=timeout):
+                raise AssertionError(
+                    f"expected {count} messages within {timeout}s, got {len(self._messages)}; "
+                    f"{len(self._requests)} requests: {[(r.method, r.path, r.status) for r in self._requests]}"
+                )
+            return list(self._messages.values())
+
+    def assert_no_violations(self) -> None:
+        """Fail with one line per bad parameter if any request broke Twilio's contract."""
+        lines = [
+            f"  {request.method} {request.path} -> {request.status}: {violation}"
+            for request in self.requests
+            for violation in request.violations
+        ]
+        if lines:
+            raise AssertionError("Requests to the Twilio stand-in broke Twilio's contract:\n" + "\n".join(lines))
+
+    def record(self, request: RecordedRequest) -> None:
+        """Keep a received request (called by the handler)."""
+        with self._state:
+            self._requests.append(request)
+            self._state.notify_all()
+
+    def next_scripted_answer(self) -> ScriptedAnswer | None:
+        """Take one use of the oldest scripted answer, if any (called by the handler)."""
+        with self._state:
+            if not self._script:
+                return None
+            answer = self._script[0]
+            answer.remaining -= 1
+            if answer.remaining <= 0:
+                self._script.popleft()
+            return answer
+
+    def store_message(self, resource: dict[str, Any]) -> None:
+        """Keep an accepted Message resource and wake waiters (called by the handler)."""
+        with self._state:
+            self._messages[resource["sid"]] = resource
+            self._state.notify_all()
+
+
+@pytest.fixture
+def twilio_standin() -> Iterator[TwilioStandIn]:
+    """A started :class:`TwilioStandIn`; fails the test at teardown on any contract violation.
+
+    A test that sends bad requests on purpose sets ``twilio_standin.expect_violations = True``.
+    """
+    with TwilioStandIn() as standin:
+        yield standin
+        if not standin.expect_violations:
+            standin.assert_no_violations()
