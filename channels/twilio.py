@@ -73,8 +73,8 @@ class TwilioChannel:
         if not self.auth_token:
             raise BadSignature("TWILIO_AUTH_TOKEN is not set, so no Twilio signature can be checked")
         algorithm = get_signature_algorithm(request.headers.get("X-Twilio-Webhooks-Signature-Settings"))
-        params = request.form.to_dict(flat=False)
-        if not RequestValidator(self.auth_token).validate(url, params, signature, algorithm=algorithm):
+        # The MultiDict itself: RequestValidator reads repeated fields with getlist().
+        if not RequestValidator(self.auth_token).validate(url, request.form, signature, algorithm=algorithm):
             raise BadSignature(f"X-Twilio-Signature does not match this request to {url}")
 
     def parse_inbound(self, request: Request, url: str) -> InboundMessage:

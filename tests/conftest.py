@@ -1,0 +1,190 @@
+"""Shared fixtures: the real PostgreSQL and Redis, two stacks, the app, signed Twilio requests.
+
+The pipeline runs for real: on PostgreSQL with rq on Redis (jobs worked by rq's SimpleWorker in burst
+mode), and on SQLite with the embedded queue. An unreachable PostgreSQL or Redis fails the run, in CI
+and everywhere else; `scripts/test` says how to start them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from redis import Redis
+from sqlalchemy import create_engine, text
+from twilio.request_validator import RequestValidator
+
+from gateway.app import create_app
+from gateway.queue import EmbeddedQueue, RQQueue
+from gateway.runtime import Runtime
+from gateway.settings import Settings, load_settings
+from models import Base
+from models.migrate import upgrade
+from tests.support.twilio_standin import TwilioStandIn, twilio_standin  # noqa: F401 - a fixture
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_URL = os.environ.get("SAMBAT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_URL = os.environ.get("SAMBAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
+AUTH_TOKEN = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
+PUBLIC_URL = "https://sambat.example.go.id"
+CITY_NUMBER = "+15005550006"
+
+
+def _check_services() -> list[str]:
+    problems = []
+    try:
+        with create_engine(PG_URL).connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except Exception as exc:  # noqa: BLE001 - report any failure to connect
+        problems.append(f"PostgreSQL at {PG_URL}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+    try:
+        Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
+    except Exception as exc:  # noqa: BLE001
+        problems.append(f"Redis at {REDIS_URL}: {type(exc).__name__}: {exc}")
+    return problems
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Fail at once (never skip) when the real services are not there."""
+    problems = _check_services()
+    if problems:
+        hint = ("Start them: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start; "
+                "redis-server --daemonize yes --port 6379 --save '' --appendonly no  (or run scripts/test, "
+                "which starts throwaway ones from the binaries on PATH)")
+        where = "CI" if os.environ.get("CI") else "this machine"
+        pytest.exit(f"required services unreachable on {where}:\n  " + "\n  ".join(problems) + f"\n{hint}",
+                    returncode=3)
+
+
+# --- databases --------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test PostgreSQL database, emptied and migrated to head once per session."""
+    engine = create_engine(PG_URL)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+    upgrade(PG_URL)
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A SQLite file migrated to head once per session."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'sambat.sqlite3'}"
+    upgrade(url)
+    return url
+
+
+def _empty_tables(url: str) -> None:
+    engine = create_engine(url)
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if url.startswith("postgresql"):
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            connection.execute(text("PRAGMA foreign_keys=OFF"))
+            for table in tables:
+                connection.execute(text(f"DELETE FROM {table}"))
+    engine.dispose()
+
+
+# --- settings and the app ---------------------------------------------------------------------------
+
+
+def make_settings(database_url: str, twilio_base_url: str | None = None, **overrides: Any) -> Settings:
+    """Settings from the shipped config.yaml, with test credentials and the given database."""
+    environ = {
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": "test-secret",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "SAMBAT_PUBLIC_URL": PUBLIC_URL,
+        "SAMBAT_TWILIO_FROM": CITY_NUMBER,
+        "SAMBAT_SEND_TIMEOUT": "2",
+    }
+    if twilio_base_url:
+        environ["SAMBAT_TWILIO_API_BASE_URL"] = twilio_base_url
+    settings = load_settings(environ=environ, config_path=str(ROOT / "config.yaml"))
+    return settings.with_overrides(**overrides) if overrides else settings
+
+
+@dataclass
+class Stack:
+    """An app with its runtime and a way to work every queued job, on one of the two stacks."""
+
+    name: str
+    app: Flask
+    runtime: Runtime
+
+    @property
+    def client(self) -> FlaskClient:
+        return self.app.test_client()
+
+    def work(self) -> None:
+        """Run queued jobs until none are left (jobs enqueue further jobs: sends after processing)."""
+        queue = self.runtime.queue
+        with self.app.app_context():
+            if isinstance(queue, RQQueue):
+                from rq import SimpleWorker
+
+                SimpleWorker(queue.ordered, connection=queue.connection).work(burst=True, logging_level="WARNING")
+                failed = [job_id for q in queue.ordered for job_id in q.failed_job_registry.get_job_ids()]
+                assert not failed, f"rq jobs failed: {failed}"
+            else:
+                while queue.run_pending():
+                    pass
+
+
+def _stack(name: str, url: str, standin: TwilioStandIn, **overrides: Any) -> Stack:
+    settings = make_settings(url, standin.base_url, **overrides)
+    if name == "postgres":
+        queue = RQQueue(REDIS_URL, name="sambat-test")
+        queue.connection.flushdb()
+    else:
+        queue = EmbeddedQueue()
+    app = create_app(settings, queue=queue, start_embedded=False)
+    app.config["TESTING"] = True
+    return Stack(name=name, app=app, runtime=app.extensions["sambat"])
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def stack(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn) -> Iterator[Stack]:  # noqa: F811
+    """The whole pipeline: PostgreSQL + rq on Redis, then SQLite + the embedded queue."""
+    url = request.getfixturevalue(f"{request.param}_url")
+    built = _stack(request.param, url, twilio_standin)
+    yield built
+    built.runtime.db.dispose()
+    if isinstance(built.runtime.queue, RQQueue):
+        built.runtime.queue.connection.flushdb()
+    _empty_tables(url)
+
+
+# --- signed Twilio requests -------------------------------------------------------------------------
+
+
+def twilio_signature(url: str, params: dict[str, Any], token: str = AUTH_TOKEN) -> str:
+    """X-Twilio-Signature as Twilio computes it (twilio's own RequestValidator)."""
+    return RequestValidator(token).compute_signature(url, params)
+
+
+def post_twilio(client: FlaskClient, path: str, params: dict[str, Any], *, signature: str | None = None,
+                sign_url: str | None = None, token: str = AUTH_TOKEN) -> Any:
+    """POST a form to a webhook the way Twilio does, signed over the public URL unless told otherwise."""
+    url = sign_url or PUBLIC_URL + path
+    headers = {"X-Twilio-Signature": signature if signature is not None else twilio_signature(url, params, token)}
+    if signature == "":
+        headers = {}
+    return client.post(path, data=urlencode(params, doseq=True), headers=headers,
+                       content_type="application/x-www-form-urlencoded")
