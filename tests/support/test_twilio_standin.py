@@ -20,7 +20,7 @@ from twilio.rest import Client
 
 from .twilio_contract import TwilioFormRequest, messages_api
 from .twilio_handler import num_segments
-from .twilio_standin import TwilioStandIn
+from .twilio_standin import StandInHttpClient, TwilioStandIn
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "test-auth-token"
@@ -163,6 +163,14 @@ def test_domain_base_url_override_also_works(twilio_standin: TwilioStandIn) -> N
     assert client.messages.create(**VALID).status == "queued"
 
 
+def test_edge_and_region_hosts_are_redirected_too(twilio_standin: TwilioStandIn) -> None:
+    http_client = StandInHttpClient(twilio_standin.base_url, timeout=5)
+    client = Client(ACCOUNT_SID, AUTH_TOKEN, edge="sydney", region="au1", http_client=http_client)
+
+    assert client.messages.create(**VALID).status == "queued"
+    assert twilio_standin.requests[0].path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
+
+
 def test_json_body_is_a_violation(twilio_standin: TwilioStandIn) -> None:
     twilio_standin.expect_violations = True
     auth = (ACCOUNT_SID, AUTH_TOKEN)
@@ -223,7 +231,7 @@ def test_auth_mismatch_is_401(twilio_standin: TwilioStandIn, label: str, user: s
     assert [(v.param, v.code) for v in twilio_standin.violations] == [("Authorization", 20003)]
 
 
-def test_client_with_other_account_gets_401() -> None:
+def test_wrong_auth_token_is_401_when_the_standin_knows_the_token() -> None:
     with TwilioStandIn(auth_token=AUTH_TOKEN) as standin:
         with pytest.raises(TwilioRestException) as raised:
             standin.client(ACCOUNT_SID, "wrong-token").messages.create(**VALID)

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -120,6 +120,17 @@ def message_resource(account_sid: str, params: dict[str, str], media_count: int)
     }
 
 
+class StandInServer(ThreadingHTTPServer):
+    """A threading HTTP server on 127.0.0.1 that knows its stand-in; bursts of connections are queued."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def __init__(self, standin: TwilioStandIn) -> None:
+        self.standin = standin
+        super().__init__(("127.0.0.1", 0), TwilioHandler)
+
+
 class TwilioHandler(BaseHTTPRequestHandler):
     """Serves one connection of the stand-in; ``self.server.standin`` is the owning TwilioStandIn."""
 
@@ -130,7 +141,8 @@ class TwilioHandler(BaseHTTPRequestHandler):
 
     @property
     def standin(self) -> TwilioStandIn:
-        return self.server.standin  # type: ignore[attr-defined]
+        assert isinstance(self.server, StandInServer)
+        return self.server.standin
 
     def do_POST(self) -> None:
         self._serve()
@@ -145,6 +157,9 @@ class TwilioHandler(BaseHTTPRequestHandler):
         """Keep test output quiet; the stand-in records every request instead."""
 
     def _serve(self) -> None:
+        if self.standin.stopping.is_set():
+            self.close_connection = True  # a stopped stand-in drops kept-alive connections unanswered
+            return
         parts = urlsplit(self.path)
         raw_body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         recorded = RecordedRequest(

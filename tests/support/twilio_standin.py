@@ -11,7 +11,13 @@ URLs and hands them to its ``HttpClient``, which is the library's supported exte
 
     client = Client(account_sid, auth_token, http_client=StandInHttpClient(standin.base_url, timeout=5))
 
-Setting ``client.api.base_url = standin.base_url`` also works, but patches an attribute of generated code.
+The subclass also catches the ``api.<edge>.<region>.twilio.com`` hosts that ``TWILIO_EDGE``/``TWILIO_REGION``
+produce. Setting ``client.api.base_url = standin.base_url`` also works, but patches an attribute of generated
+code and is bypassed by edge/region settings.
+
+In a test, take the ``twilio_standin`` fixture (import it into a conftest), send, then assert on
+``twilio_standin.messages_sent()`` or ``twilio_standin.requests``; any contract violation fails the test at
+teardown unless it set ``twilio_standin.expect_violations = True``.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from twilio.http.http_client import TwilioHttpClient
@@ -29,9 +35,7 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from .twilio_contract import Violation, messages_api
-from .twilio_handler import RecordedRequest, TwilioHandler
-
-TWILIO_API_URL = "https://api.twilio.com"
+from .twilio_handler import RecordedRequest, StandInServer
 
 
 class StandInHttpClient(TwilioHttpClient):
@@ -43,9 +47,10 @@ class StandInHttpClient(TwilioHttpClient):
         self.base_url = base_url.rstrip("/")
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> Response:
-        """Rewrite ``https://api.twilio.com/...`` to the base URL, then send as TwilioHttpClient does."""
-        if url.startswith(TWILIO_API_URL + "/"):
-            url = self.base_url + url[len(TWILIO_API_URL) :]
+        """Send a request for ``https://api[.edge.region].twilio.com/<path>`` to ``<base_url>/<path>``."""
+        parts = urlsplit(url)
+        if parts.hostname and parts.hostname.startswith("api.") and parts.hostname.endswith(".twilio.com"):
+            url = self.base_url + urlunsplit(("", "", parts.path, parts.query, ""))
         return super().request(method, url, *args, **kwargs)
 
 
@@ -78,7 +83,7 @@ class TwilioStandIn:
         self._requests: list[RecordedRequest] = []
         self._messages: dict[str, dict[str, Any]] = {}
         self._script: deque[ScriptedAnswer] = deque()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()
 
@@ -86,9 +91,7 @@ class TwilioStandIn:
         """Parse the spec (once per process), bind an ephemeral port and serve in a daemon thread."""
         messages_api()
         self.stopping.clear()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), TwilioHandler)
-        self._server.daemon_threads = True
-        self._server.standin = self  # type: ignore[attr-defined]
+        self._server = StandInServer(self)
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="twilio-standin", daemon=True
         )
