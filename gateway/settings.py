@@ -129,7 +129,7 @@ def load_settings(environ: Mapping[str, str] | None = None, config_path: str | N
     path = config_path or environ.get("SAMBAT_CONFIG") or "config.yaml"
     values: dict[str, Any] = {"config_path": path}
     text = _read_config(path)
-    values.update(_from_file(yaml.safe_load(text) or {}, path))
+    values.update(_from_file(_parse_yaml(text, path), path))
     values.update(_from_environment(environ))
     try:
         values["routing"] = router.load_table(text, source=path)
@@ -147,6 +147,19 @@ def _read_config(path: str) -> str:
         raise ConfigError(f"SAMBAT_CONFIG: config file {path} not found") from None
     except OSError as exc:
         raise ConfigError(f"SAMBAT_CONFIG: cannot read {path}: {exc.strerror}") from None
+
+
+def _parse_yaml(text: str, path: str) -> Any:
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, start = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and start is not None:
+            problem += f" ({context} at line {start.line + 1})"
+        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
 
 
 def _from_file(document: Any, path: str) -> dict[str, Any]:
