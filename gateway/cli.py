@@ -27,6 +27,8 @@ def _settings() -> Settings:
 
 def _configure_logging(level: str = "INFO") -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "twilio.http_client"):  # request dumps and plugin chatter at INFO
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @click.group()
@@ -44,15 +46,9 @@ def up(host: str, port: int) -> None:
     Twilio credentials outbound SMS go to the console.
     """
     _configure_logging()
-    settings = _settings()
-    overrides: dict[str, str] = {}
-    if not settings.database_url:
-        Path(DEFAULT_SQLITE).parent.mkdir(parents=True, exist_ok=True)
-        overrides["database_url"] = f"sqlite:///{Path(DEFAULT_SQLITE).resolve()}"
+    if not os.environ.get("DATABASE_URL"):
         click.echo(f"DATABASE_URL not set: using SQLite at {DEFAULT_SQLITE}")
-    if not settings.secret_key:
-        overrides["secret_key"] = _instance_secret()
-    settings = settings.with_overrides(**overrides) if overrides else settings
+    settings = _local_settings()
     if not settings.redis_url:
         click.echo("REDIS_URL not set: running the queue embedded in this process")
     if settings.outbound_sms_provider == "console":
@@ -143,6 +139,50 @@ def scheduler(interval: float) -> None:
     app = create_app(settings)
     with app.app_context():
         run_forever(app.extensions["sambat"], interval=interval)
+
+
+@main.command()
+@click.argument("sender")
+@click.argument("text")
+def sms(sender: str, text: str) -> None:
+    """Play a citizen: put one SMS from SENDER through the pipeline here and print the reply.
+
+    Uses the same database as `sambat up` (SQLite by default), so tickets made here can be
+    looked up there and the other way round. Example: sambat sms 081234567890 "jalan rusak".
+    """
+    from channels.base import BadPhoneNumber, InboundMessage
+    from channels.phone import to_e164
+    from gateway.app import create_app
+    from gateway.queue import EmbeddedQueue
+    from gateway.webhooks.routes import store_and_enqueue
+    from models.migrate import upgrade
+
+    settings = _local_settings()
+    try:
+        phone = to_e164(sender, settings.phone_region)
+    except BadPhoneNumber as error:
+        raise click.BadParameter(str(error), param_hint="SENDER") from None
+    upgrade(settings.database_url)
+    queue = EmbeddedQueue()
+    app = create_app(settings.with_overrides(sms_provider="console"), queue=queue, start_embedded=False)
+    message = InboundMessage(channel="console", medium="sms", provider_message_id=secrets.token_hex(16),
+                             sender=phone, text=text, recipient=None, raw={"From": sender, "Body": text})
+    with app.app_context():
+        store_and_enqueue(app.extensions["sambat"], message)
+        while queue.run_pending():
+            pass
+
+
+def _local_settings() -> Settings:
+    """Settings with the embedded defaults filled in: a SQLite file and an instance secret."""
+    settings = _settings()
+    overrides: dict[str, str] = {}
+    if not settings.database_url:
+        Path(DEFAULT_SQLITE).parent.mkdir(parents=True, exist_ok=True)
+        overrides["database_url"] = f"sqlite:///{Path(DEFAULT_SQLITE).resolve()}"
+    if not settings.secret_key:
+        overrides["secret_key"] = _instance_secret()
+    return settings.with_overrides(**overrides) if overrides else settings
 
 
 @main.group()

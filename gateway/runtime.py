@@ -54,7 +54,8 @@ def build_runtime(settings: Settings, queue: JobQueue | None = None,
         queue = RQQueue(settings.redis_url, settings.queue_name) if settings.redis_url else EmbeddedQueue()
     if senders is None:
         senders = {"console": ConsoleSender()}
-        if settings.twilio_account_sid and settings.twilio_auth_token:
+        # An explicit "console" provider is a safety switch (staging, demos): nothing goes out at all.
+        if settings.sms_provider != "console" and settings.twilio_account_sid and settings.twilio_auth_token:
             senders["twilio"] = TwilioSender(
                 settings.twilio_account_sid, settings.twilio_auth_token,
                 from_number=settings.twilio_from, messaging_service_sid=settings.twilio_messaging_service_sid,

@@ -1,0 +1,166 @@
+"""The `sambat` command as an operator runs it: real processes, a fresh directory, no services assumed."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+from urllib.request import Request, urlopen
+
+import pytest
+
+from tests.channels.test_twilio import form
+from tests.channels.twilio_payloads import SMS
+from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, ROOT, twilio_signature
+
+SAMBAT = str(Path(sys.executable).with_name("sambat"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment with no Sambat or service settings, as on a fresh machine."""
+    keep = {k: v for k, v in os.environ.items()
+            if not k.startswith(("SAMBAT_", "TWILIO_")) and k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
+    return {**keep, **extra}
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    shutil.copy(ROOT / "config.yaml", tmp_path / "config.yaml")
+    return tmp_path
+
+
+def run(workdir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SAMBAT, *args], cwd=workdir, env=clean_env(**env), capture_output=True, text=True,
+                          timeout=120)
+
+
+class Up:
+    """`sambat up` running in the background, with its output collected."""
+
+    def __init__(self, workdir: Path, port: int, env: dict[str, str]) -> None:
+        self.port = port
+        self.log = workdir / "up.log"
+        self.process = subprocess.Popen([SAMBAT, "up", "--port", str(port)], cwd=workdir, env=clean_env(**env),
+                                        stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, self.output()
+            try:
+                with urlopen(self.url("/healthz"), timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.2)
+        raise AssertionError(f"sambat up did not answer /healthz in {timeout}s:\n{self.output()}")
+
+    def wait_for_output(self, needle: str, timeout: float = 20) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if needle in self.output():
+                return self.output()
+            time.sleep(0.1)
+        raise AssertionError(f"{needle!r} never printed:\n{self.output()}")
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture
+def up(workdir: Path) -> Iterator[Up]:
+    port = free_port()
+    running = Up(workdir, port, {"TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                                 "SAMBAT_SMS_PROVIDER": "console",
+                                 "SAMBAT_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+    yield running
+    running.stop()
+
+
+@pytest.mark.slow
+def test_up_on_a_fresh_directory_answers_an_sms(up: Up, workdir: Path) -> None:
+    """SQLite file, embedded queue, console SMS: a signed webhook in, the ticket reply printed."""
+    up.wait_ready()
+    params = form(SMS)
+    url = up.url("/webhooks/twilio/sms")
+    request = Request(url, data=urlencode(params).encode(), method="POST",
+                      headers={"X-Twilio-Signature": twilio_signature(url, params),
+                               "Content-Type": "application/x-www-form-urlencoded"})
+    with urlopen(request, timeout=5) as response:
+        assert response.status == 200
+
+    output = up.wait_for_output("Aduan diterima")
+    assert "DATABASE_URL not set: using SQLite" in output
+    assert "REDIS_URL not set: running the queue embedded" in output
+    assert "NOT SENT" in output and "to +6281234567890" in output
+    assert (workdir / "instance" / "sambat.sqlite3").exists()
+
+
+@pytest.mark.slow
+def test_up_without_credentials_says_sms_are_not_sent(workdir: Path) -> None:
+    running = Up(workdir, free_port(), {})
+    try:
+        running.wait_ready()
+        assert "No Twilio credentials: outbound SMS are printed here, NOT sent" in running.output()
+    finally:
+        running.stop()
+
+
+def test_sms_command_plays_a_citizen(workdir: Path) -> None:
+    filed = run(workdir, "sms", "081234567890", "sampah numpuk di TPS Jl. Bantaran")
+    assert filed.returncode == 0, filed.stderr
+    assert "NOT SENT" in filed.stdout and "Aduan diterima. Tiket" in filed.stdout
+    code = filed.stdout.split("ketik CEK ")[1].split()[0]
+    looked_up = run(workdir, "sms", "081234567890", f"cek {code}")
+    assert f"Tiket {code[:4]} {code[4:]}" in looked_up.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "names"),
+    [
+        (("up",), {"SAMBAT_SMS_PROVIDER": "pigeon"}, "sms.provider"),
+        (("worker",), {"DATABASE_URL": "sqlite:///x.db"}, "REDIS_URL"),
+        (("web",), {}, "DATABASE_URL"),
+        (("sms", "not-a-phone", "hello"), {}, "SENDER"),
+        (("up",), {"SAMBAT_CONFIG": "/nowhere/config.yaml"}, "SAMBAT_CONFIG"),
+    ],
+    ids=["bad provider", "worker without Redis", "web without database", "bad sender", "missing config"],
+)
+def test_bad_input_is_a_message_not_a_traceback(workdir: Path, args: tuple[str, ...], env: dict[str, str],
+                                                names: str) -> None:
+    result = run(workdir, *args, **env)
+    assert result.returncode != 0
+    assert names in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_db_upgrade_creates_the_schema(workdir: Path) -> None:
+    result = run(workdir, "db", "upgrade", DATABASE_URL=f"sqlite:///{workdir / 'fresh.db'}")
+    assert result.returncode == 0, result.stderr
+    assert "is at head" in result.stdout
+    import sqlite3
+
+    tables = {row[0] for row in sqlite3.connect(workdir / "fresh.db").execute("SELECT name FROM sqlite_master")}
+    assert {"contacts", "agencies", "inbound_messages", "complaints", "status_events", "outbox"} <= tables

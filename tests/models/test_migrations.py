@@ -1,0 +1,37 @@
+"""Alembic migrations: up and down on both databases, and the models match the migrated schema."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+from models import Base
+from models.migrate import downgrade, upgrade
+from tests.conftest import PG_URL
+
+
+@pytest.fixture(params=["postgres", "sqlite"])
+def empty_database(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'migrate.db'}"
+    url = PG_URL.rsplit("/", 1)[0] + "/postgres"
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS sambat_migrations"))
+        connection.execute(text("CREATE DATABASE sambat_migrations"))
+    engine.dispose()
+    return PG_URL.rsplit("/", 1)[0] + "/sambat_migrations"
+
+
+def test_upgrade_downgrade_upgrade_without_drift(empty_database: str) -> None:
+    upgrade(empty_database)
+    downgrade(empty_database, "base")
+    engine = create_engine(empty_database)
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(empty_database)
+    with engine.connect() as connection:
+        drift = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    engine.dispose()
+    assert drift == []
