@@ -38,8 +38,10 @@ def test_every_single_digit_error_and_neighbour_swap_is_caught() -> None:
                                    "tiket: 48217730", " 4821.7730 ", "No. 4821 7730"])
 def test_codes_are_read_with_or_without_separators_and_prefix(typed: str) -> None:
     code = "4821773" + damm.calc_check_digit("4821773")
-    parsed = parse_ticket_code(typed.replace("48217730", code).replace("4821 7730", format_ticket_code(code))
-                               .replace("4821-7730", f"{code[:4]}-{code[4:]}").replace("4821.7730", f"{code[:4]}.{code[4:]}"))
+    for example, real in (("48217730", code), ("4821 7730", format_ticket_code(code)),
+                          ("4821-7730", f"{code[:4]}-{code[4:]}"), ("4821.7730", f"{code[:4]}.{code[4:]}")):
+        typed = typed.replace(example, real)
+    parsed = parse_ticket_code(typed)
     assert parsed is not None and parsed.digits == code and parsed.valid
 
 

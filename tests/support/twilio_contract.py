@@ -1,7 +1,8 @@
 """Contract checks for Twilio's CreateMessage call, from the OpenAPI description plus Twilio's documented rules.
 
 The spec (twilio-oai ``twilio_api_v2010.json``, MIT) is read from ``$SAMBAT_TWILIO_OPENAPI`` or
-``../shared/twilio/twilio_api_v2010.json`` beside the repository, parsed once per process and trimmed to the Messages paths so
+``../shared/twilio/twilio_api_v2010.json`` beside the repository, parsed once per process and trimmed to the
+Messages paths so
 openapi-core builds it in a fraction of a second. Its server is ``https://api.twilio.com``; the stand-in
 presents every request to openapi-core under that host (:class:`TwilioFormRequest`), so the spec is used as is.
 
