@@ -164,3 +164,19 @@ def test_db_upgrade_creates_the_schema(workdir: Path) -> None:
 
     tables = {row[0] for row in sqlite3.connect(workdir / "fresh.db").execute("SELECT name FROM sqlite_master")}
     assert {"contacts", "agencies", "inbound_messages", "complaints", "status_events", "outbox"} <= tables
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stack", ["postgres"], indirect=True)
+def test_worker_command_works_the_rq_queue(stack, twilio_standin, workdir: Path) -> None:  # noqa: ANN001
+    """The production worker (`sambat worker`) takes the jobs the web app put on Redis."""
+    from tests.conftest import CITY_NUMBER, PUBLIC_URL, REDIS_URL, post_twilio
+
+    assert post_twilio(stack.client, "/webhooks/twilio/sms", form(SMS)).status_code == 200
+    result = run(workdir, "worker", "--burst", DATABASE_URL=stack.runtime.settings.database_url, REDIS_URL=REDIS_URL,
+                 SAMBAT_QUEUE_NAME="sambat-test", TWILIO_ACCOUNT_SID=ACCOUNT_SID, TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+                 SAMBAT_TWILIO_API_BASE_URL=twilio_standin.base_url, SAMBAT_PUBLIC_URL=PUBLIC_URL,
+                 SAMBAT_TWILIO_FROM=CITY_NUMBER)
+    assert result.returncode == 0, result.stderr
+    [reply] = twilio_standin.messages_sent()
+    assert reply["to"] == "+6281234567890" and reply["body"].startswith("Aduan diterima. Tiket ")

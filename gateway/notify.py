@@ -1,0 +1,77 @@
+"""Status changes: every change is a status event, and the citizen hears of it on the channel they used.
+
+The admin console (and anything else that moves a complaint) calls :func:`change_status`, commits, then
+:func:`enqueue_sends`. Contacts who texted STOP get nothing; each event makes at most one message per
+contact (its outbox key is the event's id), so a retried request never notifies twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from gateway.outbox import add_message, send_outbound
+from gateway.queue import DEFAULT
+from gateway.replies import render
+from gateway.runtime import Runtime
+from models import Complaint, InboundMessage, Outbox, StatusEvent, utcnow
+from models.complaint import COMPLAINT_STATUSES
+from models.tickets import format_ticket_code
+
+_UNCHANGED = object()
+
+
+def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_status: str, actor: str,
+                  note: str | None = None, agency_code: str | None | object = _UNCHANGED,
+                  notify: bool = True) -> tuple[StatusEvent, Outbox | None]:
+    """Move a complaint to a new status (and agency), record the event, and write the citizen's update.
+
+    Args:
+        session: the caller's session; the caller commits.
+        runtime: settings and senders.
+        complaint: the complaint to change.
+        to_status: one of :data:`models.complaint.COMPLAINT_STATUSES`.
+        actor: who did it: a user's e-mail, "router", "system", "scheduler".
+        note: the public answer or reason, sent to the citizen.
+        agency_code: the new agency, if it changes (None sends it back to review).
+        notify: False for changes the citizen need not hear of.
+
+    Returns:
+        The event, and the outbox row of the update (None when nobody is to be told).
+    """
+    if to_status not in COMPLAINT_STATUSES:
+        raise ValueError(f"unknown status {to_status!r}; expected one of {', '.join(COMPLAINT_STATUSES)}")
+    if agency_code is not _UNCHANGED:
+        complaint.agency_code = agency_code  # type: ignore[assignment]
+    event = StatusEvent(complaint_id=complaint.id, kind="status", from_status=complaint.status, to_status=to_status,
+                        agency_code=complaint.agency_code, actor=actor, note=note)
+    complaint.status, complaint.updated_at = to_status, utcnow()
+    session.add(event)
+    session.flush()
+    return event, (_write_update(session, runtime, complaint, event) if notify else None)
+
+
+def _write_update(session: Session, runtime: Runtime, complaint: Complaint, event: StatusEvent) -> Outbox | None:
+    contact = complaint.contact
+    if contact is None or contact.opted_out or not contact.phone:
+        return None
+    language = contact.language or runtime.settings.default_language
+    statuses = runtime.settings.statuses
+    status_text = (statuses.get(language) or statuses["id"]).get(event.to_status, event.to_status)
+    body = render(runtime.settings.templates, language, "status_update", code=format_ticket_code(complaint.ticket_code),
+                  digits=complaint.ticket_code, status=status_text, agency=complaint.agency_code or "-",
+                  note=event.note or "")
+    origin = session.get(InboundMessage, complaint.inbound_message_id) if complaint.inbound_message_id else None
+    medium = "whatsapp" if complaint.medium == "whatsapp" else "sms"
+    sender = origin.recipient.removeprefix("whatsapp:") if origin is not None and origin.recipient else None
+    return add_message(
+        session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update",
+        channel=runtime.sender_for(complaint.channel), medium=medium, recipient=contact.phone, sender=sender,
+        body=body.strip(), contact_id=contact.id, complaint_id=complaint.id,
+    )
+
+
+def enqueue_sends(runtime: Runtime, outbox_rows: list[Outbox | None]) -> None:
+    """After the commit: hand the updates to the queue, behind ticket replies."""
+    for row in outbox_rows:
+        if row is not None:
+            runtime.queue.enqueue(send_outbound, row.id, priority=DEFAULT)
