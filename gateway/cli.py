@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
+import subprocess
 import sys
 import threading
 from pathlib import Path
@@ -64,10 +66,9 @@ def up(host: str, port: int) -> None:
     stop = threading.Event()
     threading.Thread(target=run_forever, args=(runtime,), kwargs={"stop": stop}, daemon=True,
                      name="sambat-scheduler").start()
-    worker = None
-    if settings.redis_url:
-        worker = threading.Thread(target=_work, args=(app, False), daemon=True, name="sambat-worker")
-        worker.start()
+    worker = _start_worker_process(settings) if settings.redis_url else None
+    # SIGTERM (systemd, docker stop, a test) must run the clean-up below, like Ctrl-C does.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Sambat is up on http://{host}:{port}/  (Ctrl-C to stop)")
     try:
         from werkzeug.serving import run_simple
@@ -75,6 +76,16 @@ def up(host: str, port: int) -> None:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         stop.set()
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=10)
+
+
+def _start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
+    """rq's worker needs a main thread of its own (signals), so `up` runs it as a child process."""
+    env = {**os.environ, "DATABASE_URL": settings.database_url or "", "SECRET_KEY": settings.secret_key or ""}
+    click.echo("REDIS_URL set: starting an rq worker process")
+    return subprocess.Popen([sys.executable, "-c", "from gateway.cli import main; main()", "worker"], env=env)
 
 
 def _instance_secret() -> str:

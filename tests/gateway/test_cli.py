@@ -180,3 +180,30 @@ def test_worker_command_works_the_rq_queue(stack, twilio_standin, workdir: Path)
     assert result.returncode == 0, result.stderr
     [reply] = twilio_standin.messages_sent()
     assert reply["to"] == "+6281234567890" and reply["body"].startswith("Aduan diterima. Tiket ")
+
+
+@pytest.mark.slow
+def test_up_with_redis_runs_an_rq_worker(workdir: Path) -> None:
+    """With REDIS_URL, `sambat up` puts jobs on Redis and its own worker process takes them."""
+    from redis import Redis
+
+    from tests.conftest import REDIS_URL
+
+    Redis.from_url(REDIS_URL).flushdb()
+    port = free_port()
+    running = Up(workdir, port, {"REDIS_URL": REDIS_URL, "SAMBAT_QUEUE_NAME": f"sambat-up-{port}",
+                                 "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+                                 "SAMBAT_SMS_PROVIDER": "console", "SAMBAT_PUBLIC_URL": f"http://127.0.0.1:{port}"})
+    try:
+        running.wait_ready()
+        params = form(SMS)
+        url = running.url("/webhooks/twilio/sms")
+        request = Request(url, data=urlencode(params).encode(), method="POST",
+                          headers={"X-Twilio-Signature": twilio_signature(url, params)})
+        with urlopen(request, timeout=5) as response:
+            assert response.status == 200
+        output = running.wait_for_output("Aduan diterima")
+        assert "starting an rq worker process" in output
+    finally:
+        running.stop()
+        Redis.from_url(REDIS_URL).flushdb()
