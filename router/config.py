@@ -10,6 +10,7 @@ Schema::
       threshold: 0.5          # least confidence routed without review, 0..1
       smoothing: 1.0          # pseudo-score in the confidence denominator, > 0
       fuzzy_min_length: 5     # shortest unknown word corrected as a typo (0 turns correction off)
+      place_markers: [depan]  # a match right after one of these names a place and scores nothing
     agencies:
       - code: DPUPRPKP        # ^[A-Z][A-Z0-9-]{1,31}$, unique
         name: Dinas Pekerjaan Umum ...
@@ -32,7 +33,7 @@ from router.normalize import Normalizer
 from router.table import Agency, RoutingTable, Term
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
-ROUTER_DEFAULTS: dict[str, float] = {"threshold": 0.5, "smoothing": 1.0, "fuzzy_min_length": 5}
+ROUTER_DEFAULTS: dict[str, Any] = {"threshold": 0.5, "smoothing": 1.0, "fuzzy_min_length": 5, "place_markers": []}
 
 
 class RouterConfigError(ValueError):
@@ -111,10 +112,11 @@ def load_table(yaml_text: str, source: str = "config.yaml") -> RoutingTable:
         smoothing=settings["smoothing"],
         normalizer=normalizer,
         keys=keys,
+        place_markers=frozenset(" ".join(normalizer.tokens(marker)) for marker in settings["place_markers"]),
     )
 
 
-def _read_router(reader: _Reader, node: yaml.Node | None) -> dict[str, float]:
+def _read_router(reader: _Reader, node: yaml.Node | None) -> dict[str, Any]:
     """Read ``router:`` (every key optional, unknown keys refused)."""
     settings = dict(ROUTER_DEFAULTS)
     if node is None or (isinstance(node, yaml.ScalarNode) and reader.value(node) is None):
@@ -130,6 +132,11 @@ def _read_router(reader: _Reader, node: yaml.Node | None) -> dict[str, float]:
             if not isinstance(value, int) or isinstance(value, bool) or value < 0 or 0 < value < 3:
                 raise reader.fail(value_node, "router.fuzzy_min_length must be 0 (off) or an integer >= 3")
             settings[key] = value
+        elif key == "place_markers":
+            markers = reader.value(value_node)
+            if not isinstance(markers, list) or not all(isinstance(m, str) and m.strip() for m in markers):
+                raise reader.fail(value_node, "router.place_markers must be a list of words")
+            settings[key] = markers
         else:
             raise reader.fail(key_node, f"router.{key}: unknown setting (known: {', '.join(ROUTER_DEFAULTS)})")
     return settings

@@ -32,8 +32,10 @@ class Decision:
 
     Attributes:
         agency: the agency code, or None for the super-admin's review queue.
-        confidence: 0..1, the margin between the best and second-best score relative to the best
-            score plus the table's smoothing: ``(best - second) / (best + smoothing)``.
+        confidence: 0..1 from the margin between the best and second-best scores:
+            ``best / (best + second + smoothing)``, which equals ``0.5 + 0.5 * (best - second - smoothing)
+            / (best + second + smoothing)``: a tie is always below 0.5, and it reaches 0.5 when the best
+            leads by exactly ``smoothing``.
         matched: the keywords that matched for the chosen agency; for the review queue, those of the
             best candidate (empty when nothing matched).
         candidates: every agency with a positive score, best first, as dicts

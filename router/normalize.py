@@ -1,6 +1,7 @@
 """Turn informal complaint text into canonical word stems the keyword automaton can match.
 
-Steps, per word: lower case and strip accents; split letters from digits ("no12" -> "no", "12") and
+Steps, per word: lower case and strip accents; drop Malang place names that are not also common words
+(they are addresses, and keeping them apart lets "jalan Bondowoso bergelombang" meet "jalan bergelombang"); split letters from digits ("no12" -> "no", "12") and
 read a trailing 2 as reduplication ("gorong2" -> "gorong gorong"); squeeze letters repeated three times
 or more ("rusakkkk" -> "rusak"); rewrite informal and abbreviated words ("jln" -> "jalan",
 "pju" -> "penerangan jalan umum"); strip affixes with Sastrawi ("berlubang" -> "lubang"); and, for an
@@ -25,7 +26,9 @@ _TOKEN = re.compile(r"[a-z]+2(?![0-9])|[a-z]+|[0-9]+")
 _TRIPLE = re.compile(r"([a-z])\1{2,}")
 _DOUBLE = re.compile(r"([a-z])\1")
 _PREFIXES = ("ber", "ter", "di", "ke", "se", "me", "pe")
-_SUFFIXES = ("nya", "kah", "lah", "an", "ku", "mu")
+_SUFFIXES = ("nya", "kah", "lah", "an", "in", "ku", "mu", "ne")
+# Colloquial nasal prefixes: "ngangkut" -> angkut, "nyumbat" -> sumbat, "nambal" -> tambal, "mukul" -> pukul.
+_NASALS = (("nge", ""), ("ng", ""), ("ny", "s"), ("n", "t"), ("m", "p"))
 _MEMO_LIMIT = 200_000
 
 
@@ -95,6 +98,8 @@ class Normalizer:
             single = self._canonical(word[:-1])
             return single + single
         word = _TRIPLE.sub(r"\1", word)
+        if word in self.lexicon.places and word not in self.lexicon.root_words and word not in self._vocabulary:
+            return ()
         squeezed = _DOUBLE.sub(r"\1", word)
         known = self._resolve(word) or self._resolve(squeezed) or self._strip_affixes(word)
         if known is None:
@@ -121,6 +126,11 @@ class Normalizer:
             if word.startswith(prefix) and len(word) - len(prefix) >= 3:
                 rest = word[len(prefix) :]
                 found = self._resolve(rest) or (self._strip_affixes(rest) if len(rest) > 4 else None)
+                if found:
+                    return found
+        for prefix, replacement in _NASALS:
+            if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+                found = self._resolve(replacement + word[len(prefix) :])
                 if found:
                     return found
         return None

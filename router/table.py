@@ -3,8 +3,9 @@
 Keywords of all agencies are normalised once and put in one Aho-Corasick automaton over the canonical
 token string (`` jalan lubang depan rumah ``), so matching costs one pass whatever the number of
 keywords. Overlapping matches are resolved longest first: a phrase consumes its words, so "lampu
-jalan" (Dishub) is not also "jalan" (public works). Each distinct keyword counts once. Negative
-keywords subtract their weight from their agency wherever they occur and consume nothing.
+jalan" (Dishub) is not also "jalan" (public works). Each distinct keyword counts once. A match right
+after a place marker ("depan rumah sakit") names a place and scores nothing. Negative keywords subtract
+their weight from their agency wherever they occur and consume nothing.
 """
 
 from __future__ import annotations
@@ -53,10 +54,13 @@ class RoutingTable:
     Attributes:
         agencies: the agencies in config order.
         threshold: least confidence at which a complaint is routed without review.
-        smoothing: pseudo-score added to the best score in the confidence denominator, so that weak
-            evidence alone stays unsure (a lone weight-1 keyword has confidence 1 / (1 + smoothing)).
+        smoothing: pseudo-score added to the confidence denominator, so that weak evidence alone stays
+            unsure: confidence = best / (best + second + smoothing); a lone weight-1 keyword scores
+            1 / (1 + smoothing).
         normalizer: the normaliser keywords were compiled with; texts go through the same one.
         keys: normalised key (space-joined stems) -> the terms that share it.
+        place_markers: normalised words after which a match names a place, not the topic ("depan
+            stadion", "dekat pasar"): the match consumes its words but scores nothing.
     """
 
     agencies: list[Agency]
@@ -64,6 +68,7 @@ class RoutingTable:
     smoothing: float
     normalizer: Normalizer
     keys: dict[str, list[Term]]
+    place_markers: frozenset[str] = frozenset()
     automaton: ahocorasick.Automaton = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -89,11 +94,20 @@ class RoutingTable:
         for start, end, positive, negative in sorted(hits, key=lambda h: (h[0] - h[1], h[0])):
             if positive and all(end < s or start > e for s, e in taken):
                 taken.append((start, end))
+                if self._after_place_marker(haystack, start):
+                    continue
                 for term in positive:
                     self._credit(term, term.weight, term.label, scores, evidence, seen)
             for term in negative:
                 self._credit(term, -term.weight, f"-{term.label}", scores, evidence, seen)
         return self._decide(scores, evidence)
+
+    def _after_place_marker(self, haystack: str, start: int) -> bool:
+        """True if the word before the match at ``start`` says it is a place ("depan stadion")."""
+        if not self.place_markers or start < 2:
+            return False
+        before = haystack.rfind(" ", 0, start - 1)
+        return haystack[before + 1 : start - 1] in self.place_markers
 
     @staticmethod
     def _credit(
@@ -115,7 +129,7 @@ class RoutingTable:
         candidates = [Candidate(self.agencies[i].code, scores[i], evidence[i]).to_dict() for i in ranked]
         best = scores[ranked[0]]
         second = scores[ranked[1]] if len(ranked) > 1 else 0.0
-        confidence = round((best - second) / (best + self.smoothing), 4)
+        confidence = round(best / (best + second + self.smoothing), 4)
         agency = self.agencies[ranked[0]].code if confidence >= self.threshold else None
         return Decision(agency=agency, confidence=confidence, matched=list(evidence[ranked[0]]), candidates=candidates)
 
