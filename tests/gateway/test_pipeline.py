@@ -164,3 +164,33 @@ def test_reply_waits_in_the_outbox_while_twilio_is_down(stack: Stack, twilio_sta
     assert len(twilio_standin.messages_sent()) == 1
     with stack.runtime.db.session() as session:
         assert session.scalar(select(Outbox.status)) == "queued"
+
+
+def test_two_workers_on_the_same_message_at_once(stack: Stack, twilio_standin: TwilioStandIn) -> None:
+    import threading
+
+    for attempt in range(5):
+        text_in(stack, f"sampah numpuk di TPS Jl. Bantaran nomor {attempt}", sender=f"+62812000000{attempt:02d}")
+    with stack.runtime.db.session() as session:
+        message_ids = session.scalars(select(InboundMessage.id)).all()
+    barrier = threading.Barrier(2)
+    results: dict[tuple[int, int], list[int]] = {}
+
+    def run(message_id: int, worker: int) -> None:
+        barrier.wait()
+        results[(message_id, worker)] = handle_inbound(stack.runtime, message_id)
+
+    for message_id in message_ids:
+        threads = [threading.Thread(target=run, args=(message_id, n)) for n in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results[(message_id, 0)] == results[(message_id, 1)]
+    stack.work()
+
+    assert len(twilio_standin.messages_sent()) == 5
+    with stack.runtime.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 5
+        assert session.scalar(select(func.count()).select_from(Outbox)) == 5
+        assert session.scalar(select(func.count()).select_from(Contact)) == 5
