@@ -60,8 +60,10 @@ class Decision:
         """Return a short human explanation, e.g. for ``sambat route`` without ``--json``."""
         if not self.candidates:
             return "review queue: no keyword matched"
-        head = f"{self.agency} (confidence {self.confidence:.2f})" if self.agency else (
-            f"review queue (confidence {self.confidence:.2f} below threshold)"
+        head = (
+            f"{self.agency} (confidence {self.confidence:.2f})"
+            if self.agency
+            else (f"review queue (confidence {self.confidence:.2f} below threshold)")
         )
         lines = [head]
         for candidate in self.candidates:

@@ -1,11 +1,12 @@
 """Turn informal complaint text into canonical word stems the keyword automaton can match.
 
-Steps, per word: lower case and strip accents; drop Malang place names that are not also common words
-(they are addresses, and keeping them apart lets "jalan Bondowoso bergelombang" meet "jalan bergelombang"); split letters from digits ("no12" -> "no", "12") and
+Steps, per word: lower case and strip accents; split letters from digits ("no12" -> "no", "12") and
 read a trailing 2 as reduplication ("gorong2" -> "gorong gorong"); squeeze letters repeated three times
-or more ("rusakkkk" -> "rusak"); rewrite informal and abbreviated words ("jln" -> "jalan",
-"pju" -> "penerangan jalan umum"); strip affixes with Sastrawi ("berlubang" -> "lubang"); and, for an
-unknown word of at least ``fuzzy_min_length`` letters, take the keyword word one or two edits away
+or more ("rusakkkk" -> "rusak"); drop Malang place names that are not also common words (addresses are
+kept apart, so "jalan Bondowoso bergelombang" meets "jalan bergelombang"); rewrite informal and
+abbreviated words ("jln" -> "jalan", "pju" -> "penerangan jalan umum"); strip affixes, colloquial nasal
+prefixes included, with Sastrawi or a light rule ("berlubang" -> "lubang", "ngangkut" -> "angkut"); and,
+for an unknown word of at least ``fuzzy_min_length`` letters, take the keyword word one or two edits away
 ("smpah" -> "sampah"). Keywords in config.yaml go through the same steps (without typo correction),
 so "jalan berlubang" in the config and "jln berlobang" in an SMS meet as "jalan lubang".
 

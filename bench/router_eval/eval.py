@@ -87,13 +87,18 @@ def metrics(cases: list[Case], threshold: float) -> dict[str, float]:
         "routed": len(routed),
         "wrong": len(routed) - len(correct),
         "forced": sum(c.forced in c.labels for c in agency_cases) / len(agency_cases) if agency_cases else 0.0,
-        "none_review": sum(c.routed_to(threshold) == REVIEW for c in none_cases) / len(none_cases) if none_cases else 1.0,
+        "none_review": (
+            sum(c.routed_to(threshold) == REVIEW for c in none_cases) / len(none_cases) if none_cases else 1.0
+        ),
     }
 
 
 def summary_table(cases: list[Case], threshold: float) -> str:
     """Markdown table of the metrics per split at one threshold."""
-    lines = ["| split | n | coverage | precision (wrong/routed) | forced top-1 | NONE -> review |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| split | n | coverage | precision (wrong/routed) | forced top-1 | NONE -> review |",
+        "|---|---|---|---|---|---|",
+    ]
     for split in ("tune", "holdout", "all"):
         part = [c for c in cases if split == "all" or c.split == split]
         m = metrics(part, threshold)
@@ -107,7 +112,8 @@ def summary_table(cases: list[Case], threshold: float) -> str:
 def sweep_table(cases: list[Case], configured: float) -> str:
     """Markdown table: coverage and precision per threshold, tune and holdout side by side."""
     lines = [
-        "| threshold | tune coverage | tune precision | holdout coverage | holdout precision | all coverage | all precision |",
+        "| threshold | tune coverage | tune precision | holdout coverage | holdout precision "
+        "| all coverage | all precision |",
         "|---|---|---|---|---|---|---|",
     ]
     for threshold in sorted(set(THRESHOLDS + [configured])):
@@ -126,7 +132,8 @@ def confusion_table(cases: list[Case], threshold: float) -> str:
     predicted = sorted({c.routed_to(threshold) for c in cases} - {REVIEW}) + [REVIEW]
     counts = Counter((c.labels[0] if c.labels else "NONE", c.routed_to(threshold)) for c in cases)
     short = {code: code.split("-")[0][:8] for code in predicted}
-    lines = ["| true \\ routed | " + " | ".join(short[p] for p in predicted) + " |", "|---" * (len(predicted) + 1) + "|"]
+    header = "| true \\ routed | " + " | ".join(short[p] for p in predicted) + " |"
+    lines = [header, "|---" * (len(predicted) + 1) + "|"]
     for row in truth:
         lines.append(f"| {row} | " + " | ".join(str(counts[(row, p)] or ".") for p in predicted) + " |")
     return "\n".join(lines)
@@ -142,8 +149,10 @@ def tune_errors(cases: list[Case], threshold: float) -> str:
         if (c.labels and got not in c.labels) or (not c.labels and got != REVIEW):
             kind = "WRONG" if got != REVIEW else "review"
             cands = ", ".join(f"{d['agency']}={d['score']:g}{d['matched']}" for d in c.decision.candidates[:3])
-            lines.append(f"{kind:6} {c.case_id:7} want {'+'.join(c.labels) or 'NONE'} got {got} "
-                         f"conf {c.decision.confidence:.2f} [{cands}] {c.text[:90]}")
+            lines.append(
+                f"{kind:6} {c.case_id:7} want {'+'.join(c.labels) or 'NONE'} got {got} "
+                f"conf {c.decision.confidence:.2f} [{cands}] {c.text[:90]}"
+            )
     return "\n".join(lines)
 
 
@@ -158,14 +167,17 @@ def main() -> None:
     cases = load_cases(table)
     threshold = table.threshold if args.threshold is None else args.threshold
     by_channel = Counter((c.split, c.channel) for c in cases)
-    print(f"Eval set: {len(cases)} complaints ({sum(1 for c in cases if not c.labels)} NONE, "
-          f"{sum(1 for c in cases if len(c.labels) > 1)} with two agencies); "
-          f"tune {sum(c.split == 'tune' for c in cases)}, holdout {sum(c.split == 'holdout' for c in cases)}; "
-          f"sms {by_channel[('tune', 'sms')] + by_channel[('holdout', 'sms')]}, "
-          f"web {by_channel[('tune', 'web')] + by_channel[('holdout', 'web')]}.\n")
+    print(
+        f"Eval set: {len(cases)} complaints ({sum(1 for c in cases if not c.labels)} NONE, "
+        f"{sum(1 for c in cases if len(c.labels) > 1)} with two agencies); "
+        f"tune {sum(c.split == 'tune' for c in cases)}, holdout {sum(c.split == 'holdout' for c in cases)}; "
+        f"sms {by_channel[('tune', 'sms')] + by_channel[('holdout', 'sms')]}, "
+        f"web {by_channel[('tune', 'web')] + by_channel[('holdout', 'web')]}.\n"
+    )
     print(f"At the configured threshold {threshold:g}:\n\n{summary_table(cases, threshold)}\n")
     print(f"Across thresholds:\n\n{sweep_table(cases, threshold)}\n")
-    print(f"Confusion matrix, all {len(cases)} complaints, threshold {threshold:g}:\n\n{confusion_table(cases, threshold)}\n")
+    print(f"Confusion matrix, all {len(cases)} complaints, threshold {threshold:g}:\n")
+    print(f"{confusion_table(cases, threshold)}\n")
     if args.errors:
         print(f"Tune-split misses at threshold {threshold:g}:\n{tune_errors(cases, threshold)}")
 
