@@ -202,7 +202,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="heads", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Migrate the database to the newest schema (Alembic)."""
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(DEFAULT_SQLITE).resolve()}"
@@ -211,7 +211,7 @@ def db_upgrade(revision: str) -> None:
     from models.migrate import upgrade
 
     upgrade(url, revision)
-    click.echo(f"database at {url.split('@')[-1]} is at {revision}")
+    click.echo(f"database at {url.split('@')[-1]} is at {'head' if revision == 'heads' else revision}")
 
 
 try:  # the router's command lives beside the router's work (issue 3)

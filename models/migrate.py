@@ -18,8 +18,8 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Migrate the database to ``revision`` (default: the newest)."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Migrate the database to ``revision`` (default: every head, so parallel branches all apply)."""
     command.upgrade(alembic_config(database_url), revision)
 
 

@@ -16,13 +16,14 @@ from tests.conftest import PG_URL
 def empty_database(request: pytest.FixtureRequest, tmp_path) -> str:  # noqa: ANN001
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'migrate.db'}"
-    url = PG_URL.rsplit("/", 1)[0] + "/postgres"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    server, database = PG_URL.rsplit("/", 1)
+    scratch = f"{database}_migrations"  # beside the test database, so parallel runs stay apart
+    engine = create_engine(f"{server}/postgres", isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text("DROP DATABASE IF EXISTS sambat_migrations"))
-        connection.execute(text("CREATE DATABASE sambat_migrations"))
+        connection.execute(text(f"DROP DATABASE IF EXISTS {scratch}"))
+        connection.execute(text(f"CREATE DATABASE {scratch}"))
     engine.dispose()
-    return PG_URL.rsplit("/", 1)[0] + "/sambat_migrations"
+    return f"{server}/{scratch}"
 
 
 def test_upgrade_downgrade_upgrade_without_drift(empty_database: str) -> None:
