@@ -27,6 +27,7 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
 from models import Base
 from models.migrate import upgrade
+from tests.support.live import browser_page, chromium, live_app  # noqa: F401 - fixtures
 from tests.support.twilio_standin import TwilioStandIn, twilio_standin  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +63,14 @@ def pytest_sessionstart(session: pytest.Session) -> None:
         where = "CI" if os.environ.get("CI") else "this machine"
         pytest.exit(f"required services unreachable on {where}:\n  " + "\n  ".join(problems) + f"\n{hint}",
                     returncode=3)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):  # noqa: ANN201
+    """Keep each phase's report on the test item, so fixtures can tell a failed test (screenshots)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
 
 
 # --- databases --------------------------------------------------------------------------------------

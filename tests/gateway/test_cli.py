@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -18,21 +14,7 @@ import pytest
 from tests.channels.test_twilio import form
 from tests.channels.twilio_payloads import SMS
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, ROOT, twilio_signature
-
-SAMBAT = str(Path(sys.executable).with_name("sambat"))
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The environment with no Sambat or service settings, as on a fresh machine."""
-    keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("SAMBAT_", "TWILIO_")) and k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY")}
-    return {**keep, **extra}
+from tests.support.live import SAMBAT, Up, clean_env, free_port
 
 
 @pytest.fixture
@@ -44,49 +26,6 @@ def workdir(tmp_path: Path) -> Path:
 def run(workdir: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([SAMBAT, *args], cwd=workdir, env=clean_env(**env), capture_output=True, text=True,
                           timeout=120)
-
-
-class Up:
-    """`sambat up` running in the background, with its output collected."""
-
-    def __init__(self, workdir: Path, port: int, env: dict[str, str]) -> None:
-        self.port = port
-        self.log = workdir / "up.log"
-        self.process = subprocess.Popen([SAMBAT, "up", "--port", str(port)], cwd=workdir, env=clean_env(**env),
-                                        stdout=self.log.open("w"), stderr=subprocess.STDOUT, text=True)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def wait_ready(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.output()
-            try:
-                with urlopen(self.url("/healthz"), timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.2)
-        raise AssertionError(f"sambat up did not answer /healthz in {timeout}s:\n{self.output()}")
-
-    def wait_for_output(self, needle: str, timeout: float = 20) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if needle in self.output():
-                return self.output()
-            time.sleep(0.1)
-        raise AssertionError(f"{needle!r} never printed:\n{self.output()}")
-
-    def output(self) -> str:
-        return self.log.read_text()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
 
 
 @pytest.fixture
