@@ -79,7 +79,7 @@ def route_command(text: tuple[str, ...], as_json: bool) -> None:
     """Show where the router sends TEXT and why; with no TEXT, route stdin line by line (JSON lines)."""
     table = load_routing_table(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
     if not text:
-        route_lines(table, click.get_text_stream("stdin"))
+        route_lines(table, sys.stdin)
         return
     decision = route(" ".join(text), table)
     click.echo(decision_json(decision) if as_json else decision.explain())

@@ -16,7 +16,7 @@ Schema::
         name: Dinas Pekerjaan Umum ...
         keywords:             # keyword or phrase: weight > 0 (optional)
           jalan berlubang: 3
-        negative:             # keyword: weight subtracted from this agency (optional)
+        negative:             # keyword: weight subtracted from this agency; consumes its words (optional)
           jalan jalan: 2
 """
 

@@ -13,8 +13,8 @@ class Candidate:
     Attributes:
         agency: the agency code.
         score: sum of the weights of its matched keywords minus its matched negative keywords.
-        matched: the keywords as written in config.yaml, longest match first; negative keywords
-            that fired are listed with a leading ``-``.
+        matched: the keywords as written in config.yaml, in the order they occur in the text;
+            negative keywords that fired are listed with a leading ``-``.
     """
 
     agency: str

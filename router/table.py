@@ -4,8 +4,9 @@ Keywords of all agencies are normalised once and put in one Aho-Corasick automat
 token string (`` jalan lubang depan rumah ``), so matching costs one pass whatever the number of
 keywords. Overlapping matches are resolved longest first: a phrase consumes its words, so "lampu
 jalan" (Dishub) is not also "jalan" (public works). Each distinct keyword counts once. A match right
-after a place marker ("depan rumah sakit") names a place and scores nothing. Negative keywords subtract
-their weight from their agency wherever they occur and consume nothing.
+after a place marker ("depan rumah sakit") names a place and scores nothing. A negative keyword is
+matched like any other (it consumes its words, so "jalan jalan" is not also "jalan") and subtracts its
+weight from its agency.
 """
 
 from __future__ import annotations
@@ -88,18 +89,19 @@ class RoutingTable:
         haystack = f" {' '.join(tokens)} "
         hits = [(end - length + 2, end - 1, pos, neg) for end, (length, pos, neg) in self.automaton.iter(haystack)]
         scores: dict[int, float] = {}
-        evidence: dict[int, list[str]] = {}
+        evidence: dict[int, list[tuple[int, str]]] = {}
         seen: set[str] = set()
         taken: list[tuple[int, int]] = []
         for start, end, positive, negative in sorted(hits, key=lambda h: (h[0] - h[1], h[0])):
-            if positive and all(end < s or start > e for s, e in taken):
-                taken.append((start, end))
-                if self._after_place_marker(haystack, start):
-                    continue
-                for term in positive:
-                    self._credit(term, term.weight, term.label, scores, evidence, seen)
+            if any(start <= e and end >= s for s, e in taken):
+                continue
+            taken.append((start, end))
+            if self._after_place_marker(haystack, start):
+                continue
+            for term in positive:
+                self._credit(term, term.weight, (start, term.label), scores, evidence, seen)
             for term in negative:
-                self._credit(term, -term.weight, f"-{term.label}", scores, evidence, seen)
+                self._credit(term, -term.weight, (start, f"-{term.label}"), scores, evidence, seen)
         return self._decide(scores, evidence)
 
     def _after_place_marker(self, haystack: str, start: int) -> bool:
@@ -111,27 +113,33 @@ class RoutingTable:
 
     @staticmethod
     def _credit(
-        term: Term, weight: float, label: str, scores: dict[int, float], evidence: dict[int, list[str]], seen: set[str]
+        term: Term,
+        weight: float,
+        found: tuple[int, str],
+        scores: dict[int, float],
+        evidence: dict[int, list[tuple[int, str]]],
+        seen: set[str],
     ) -> None:
-        """Add one term's weight to its agency, once per distinct term."""
-        marker = f"{term.agency}:{label}"
+        """Add one term's weight to its agency, once per distinct term; ``found`` is (position, label)."""
+        marker = f"{term.agency}:{found[1]}"
         if marker in seen:
             return
         seen.add(marker)
         scores[term.agency] = scores.get(term.agency, 0.0) + weight
-        evidence.setdefault(term.agency, []).append(label)
+        evidence.setdefault(term.agency, []).append(found)
 
-    def _decide(self, scores: dict[int, float], evidence: dict[int, list[str]]) -> Decision:
+    def _decide(self, scores: dict[int, float], evidence: dict[int, list[tuple[int, str]]]) -> Decision:
         """Rank agencies with a positive score and apply the threshold."""
         ranked = sorted((i for i, s in scores.items() if s > 0), key=lambda i: (-scores[i], i))
         if not ranked:
             return Decision(agency=None, confidence=0.0)
-        candidates = [Candidate(self.agencies[i].code, scores[i], evidence[i]).to_dict() for i in ranked]
+        matched = {i: [label for _, label in sorted(evidence[i])] for i in ranked}
+        candidates = [Candidate(self.agencies[i].code, scores[i], matched[i]).to_dict() for i in ranked]
         best = scores[ranked[0]]
         second = scores[ranked[1]] if len(ranked) > 1 else 0.0
         confidence = round(best / (best + second + self.smoothing), 4)
         agency = self.agencies[ranked[0]].code if confidence >= self.threshold else None
-        return Decision(agency=agency, confidence=confidence, matched=list(evidence[ranked[0]]), candidates=candidates)
+        return Decision(agency=agency, confidence=confidence, matched=matched[ranked[0]], candidates=candidates)
 
 
 def route(text: str, table: RoutingTable) -> Decision:
