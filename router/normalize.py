@@ -45,13 +45,15 @@ class Normalizer:
         self.lexicon = lexicon
         self.fuzzy_min_length = fuzzy_min_length
         self._vocabulary: frozenset[str] = frozenset()
-        self._vocabulary_words: list[str] = []
+        self._typo_targets: dict[str, list[str]] = {}
         self._memo: dict[str, tuple[str, ...]] = {}
 
     def set_vocabulary(self, words: set[str]) -> None:
         """Set the keyword words (as written, before stemming) that typos may be corrected to."""
         self._vocabulary = frozenset(words)
-        self._vocabulary_words = sorted(w for w in self._vocabulary if len(w) >= self.fuzzy_min_length)
+        self._typo_targets = {}
+        for target in sorted(w for w in self._vocabulary if len(w) >= self.fuzzy_min_length):
+            self._typo_targets.setdefault(target[0], []).append(target)
         self._memo.clear()
 
     def tokens(self, text: str) -> list[str]:
@@ -107,7 +109,9 @@ class Normalizer:
             stem = self.stem(word)
             if stem != word:
                 return (stem,)
-            known = self._correct_typo(word) or word
+            known = self._correct_typo(word)
+            if known is None:
+                return (word,)
         return tuple(self.stem(part) for part in self.surface(known))
 
     def _resolve(self, word: str) -> str | None:
@@ -137,9 +141,14 @@ class Normalizer:
         return None
 
     def _correct_typo(self, word: str) -> str | None:
-        """Return the keyword word within one edit (two for 8+ letters) of an unknown word, if any."""
-        if len(word) < self.fuzzy_min_length or not self._vocabulary_words:
+        """Return the keyword word within one edit (two for 8+ letters) of an unknown word, if any.
+
+        Only keyword words with the same first letter are tried: a typo in the first letter is rare, and
+        the restriction keeps the search short when there are tens of thousands of keywords.
+        """
+        targets = self._typo_targets.get(word[0]) if len(word) >= self.fuzzy_min_length else None
+        if not targets:
             return None
         max_edits = 2 if len(word) >= 8 else 1
-        best = process.extractOne(word, self._vocabulary_words, scorer=Levenshtein.distance, score_cutoff=max_edits)
+        best = process.extractOne(word, targets, scorer=Levenshtein.distance, score_cutoff=max_edits)
         return best[0] if best else None
