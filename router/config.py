@@ -57,10 +57,12 @@ class _Reader:
     def mapping(self, node: yaml.Node, where: str) -> list[tuple[yaml.Node, yaml.Node]]:
         if not isinstance(node, yaml.MappingNode):
             raise self.fail(node, f"{where} must be a mapping")
-        keys = [str(self.value(k)) for k, _ in node.value]
-        for (key_node, _), key in zip(node.value, keys, strict=True):
-            if keys.count(key) > 1:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            key = str(self.value(key_node))
+            if key in seen:
                 raise self.fail(key_node, f"{where} '{key}': given more than once")
+            seen.add(key)
         return node.value
 
     def number(self, node: yaml.Node, where: str, low: float, high: float = math.inf, *, open_low: bool) -> float:
@@ -112,7 +114,7 @@ def load_table(yaml_text: str, source: str = "config.yaml") -> RoutingTable:
         smoothing=settings["smoothing"],
         normalizer=normalizer,
         keys=keys,
-        place_markers=frozenset(" ".join(normalizer.tokens(marker)) for marker in settings["place_markers"]),
+        place_markers=frozenset(settings["place_markers"]),
     )
 
 
@@ -134,9 +136,13 @@ def _read_router(reader: _Reader, node: yaml.Node | None) -> dict[str, Any]:
             settings[key] = value
         elif key == "place_markers":
             markers = reader.value(value_node)
-            if not isinstance(markers, list) or not all(isinstance(m, str) and m.strip() for m in markers):
+            if not isinstance(markers, list) or not all(isinstance(m, str) for m in markers):
                 raise reader.fail(value_node, "router.place_markers must be a list of words")
-            settings[key] = markers
+            normalized = [Normalizer(default_lexicon()).tokens(marker) for marker in markers]
+            for marker, tokens in zip(markers, normalized, strict=True):
+                if len(tokens) != 1:
+                    raise reader.fail(value_node, f"router.place_markers {marker!r}: must be one word")
+            settings[key] = [tokens[0] for tokens in normalized]
         else:
             raise reader.fail(key_node, f"router.{key}: unknown setting (known: {', '.join(ROUTER_DEFAULTS)})")
     return settings

@@ -66,6 +66,11 @@ BAD_CASES = [
         "router:\n  place_markers: depan\n" + AGENCY,
         "cfg.yaml line 2: router.place_markers must",
     ),
+    (
+        "place marker of two words",
+        "router:\n  place_markers: [depan, di depan]\n" + AGENCY,
+        "cfg.yaml line 2: router.place_markers 'di depan': must be one word",
+    ),
     ("agency without code", "agencies:\n  - name: X\n", "cfg.yaml line 2: agencies[0].code None: must match"),
     ("bad code", "agencies:\n  - code: dlh\n    name: X\n", "cfg.yaml line 2: agencies[0].code 'dlh': must match"),
     (
@@ -109,7 +114,7 @@ BAD_CASES = [
     (
         "keyword given twice",
         AGENCY + "    keywords:\n      sampah: 3\n      sampah: 2\n",
-        "cfg.yaml line 5: agencies[0].keywords 'sampah': given more than once",
+        "cfg.yaml line 6: agencies[0].keywords 'sampah': given more than once",
     ),
     (
         "keywords not a mapping",
