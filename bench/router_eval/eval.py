@@ -58,13 +58,17 @@ class Case:
         return self.decision.candidates[0]["agency"] if self.decision.candidates else REVIEW
 
 
+def read_set() -> list[list[str]]:
+    """The rows of complaints.tsv: id, channel, labels, text (comments and header skipped)."""
+    with SET_PATH.open(encoding="utf-8", newline="") as f:
+        return list(csv.reader((line for line in f if not line.startswith("#")), delimiter="\t"))[1:]
+
+
 def load_cases(table: object) -> list[Case]:
     """Read complaints.tsv, assign the stratified split and route every complaint."""
-    with SET_PATH.open(encoding="utf-8", newline="") as f:
-        rows = [r for r in csv.reader((line for line in f if not line.startswith("#")), delimiter="\t")][1:]
     seen: Counter[str] = Counter()
     cases = []
-    for case_id, channel, labels, text in rows:
+    for case_id, channel, labels, text in read_set():
         label_tuple = () if labels == "NONE" else tuple(labels.split("+"))
         first = label_tuple[0] if label_tuple else "NONE"
         split = "tune" if seen[first] % 2 == 0 else "holdout"

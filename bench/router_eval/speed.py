@@ -30,16 +30,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from eval import read_set  # noqa: E402  (bench/router_eval/eval.py, beside this file)
+
 from router import load_table, route  # noqa: E402
 from router.lexicon import default_lexicon  # noqa: E402
-
-SET_PATH = Path(__file__).with_name("complaints.tsv")
 
 
 def eval_texts() -> list[str]:
     """The complaint texts of the evaluation set."""
-    lines = [line for line in SET_PATH.read_text(encoding="utf-8").splitlines() if line and not line.startswith("#")]
-    return [line.split("\t")[3] for line in lines[1:]]
+    return [text for _, _, _, text in read_set()]
 
 
 def synthetic_config(agencies: int, keywords: int, seed: int = 7) -> str:
