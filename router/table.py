@@ -90,7 +90,7 @@ class RoutingTable:
         hits = [(end - length + 2, end - 1, pos, neg) for end, (length, pos, neg) in self.automaton.iter(haystack)]
         scores: dict[int, float] = {}
         evidence: dict[int, list[tuple[int, str]]] = {}
-        seen: set[str] = set()
+        seen: set[tuple[int, str]] = set()
         taken: list[tuple[int, int]] = []
         for start, end, positive, negative in sorted(hits, key=lambda h: (h[0] - h[1], h[0])):
             if any(start <= e and end >= s for s, e in taken):
@@ -118,10 +118,10 @@ class RoutingTable:
         found: tuple[int, str],
         scores: dict[int, float],
         evidence: dict[int, list[tuple[int, str]]],
-        seen: set[str],
+        seen: set[tuple[int, str]],
     ) -> None:
         """Add one term's weight to its agency, once per distinct term; ``found`` is (position, label)."""
-        marker = f"{term.agency}:{found[1]}"
+        marker = (term.agency, found[1])
         if marker in seen:
             return
         seen.add(marker)
