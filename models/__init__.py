@@ -3,9 +3,10 @@
 from models.base import Base, Database, utcnow
 from models.complaint import COMPLAINT_STATUSES, Complaint, StatusEvent
 from models.contact import Agency, Contact
+from models.intake import ApiKey, Attachment
 from models.message import FINAL_STATUSES, STATUS_RANK, InboundMessage, Outbox
 
 __all__ = [
     "Agency", "Base", "COMPLAINT_STATUSES", "Complaint", "Contact", "Database", "FINAL_STATUSES",
-    "InboundMessage", "Outbox", "STATUS_RANK", "StatusEvent", "utcnow",
+    "ApiKey", "Attachment", "InboundMessage", "Outbox", "STATUS_RANK", "StatusEvent", "utcnow",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, JSONType, UTCDateTime, utcnow
@@ -35,6 +35,12 @@ class Complaint(Base):
     agency_code: Mapped[str | None] = mapped_column(ForeignKey("agencies.code"))
     status: Mapped[str] = mapped_column(String(20), default=NEW, index=True)
     routing: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Where it is, as the web form, the app or Open311 gave it (SMS complaints leave these empty).
+    category: Mapped[str | None] = mapped_column(String(40))  # an Open311 service code from config.yaml
+    kelurahan: Mapped[str | None] = mapped_column(String(40), index=True)  # a key from the kelurahan list
+    address: Mapped[str | None] = mapped_column(String(500))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
