@@ -60,6 +60,17 @@ class Settings:
     templates: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     statuses: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     routing: Any = None  # router.RoutingTable, compiled once
+    # Web form, mobile-app API and Open311 (issue 5); checked by gateway.intake.config.validate_intake.
+    media_dir: str = "instance/media"
+    max_photos: int = 3
+    max_photo_mb: float = 10
+    form_rate_limit: str = "5 per minute;30 per hour"
+    api_rate_limit: str = "120 per minute"
+    categories: tuple[Any, ...] = ()
+    open311_jurisdiction_id: str = "malangkota.go.id"
+    open311_contact: str = ""
+    open311_key_service: str = ""
+    open311_publish_descriptions: bool = False
 
     @property
     def outbound_sms_provider(self) -> str:
@@ -93,6 +104,9 @@ ENVIRONMENT = {
     "SAMBAT_TWILIO_API_BASE_URL": ("twilio_api_base_url", str),
     "SAMBAT_OUTBOX_MAX_ATTEMPTS": ("outbox_max_attempts", int),
     "SAMBAT_SEND_TIMEOUT": ("send_timeout", float),
+    "SAMBAT_MEDIA_DIR": ("media_dir", str),
+    "SAMBAT_FORM_RATE_LIMIT": ("form_rate_limit", str),
+    "SAMBAT_API_RATE_LIMIT": ("api_rate_limit", str),
 }
 
 # config.yaml key path -> settings field.
@@ -111,6 +125,16 @@ FILE_KEYS = {
     ("outbox", "send_timeout"): "send_timeout",
     ("templates",): "templates",
     ("statuses",): "statuses",
+    ("intake", "media_dir"): "media_dir",
+    ("intake", "max_photos"): "max_photos",
+    ("intake", "max_photo_mb"): "max_photo_mb",
+    ("intake", "form_rate_limit"): "form_rate_limit",
+    ("intake", "api_rate_limit"): "api_rate_limit",
+    ("intake", "categories"): "categories",
+    ("open311", "jurisdiction_id"): "open311_jurisdiction_id",
+    ("open311", "contact"): "open311_contact",
+    ("open311", "key_service"): "open311_key_service",
+    ("open311", "publish_descriptions"): "open311_publish_descriptions",
 }
 SECRET_FIELDS = {"database_url", "redis_url", "secret_key", "twilio_account_sid", "twilio_auth_token"}
 
@@ -173,7 +197,7 @@ def _from_file(document: Any, path: str) -> dict[str, Any]:
                 break
             node = node[key]
         else:
-            if name in ("outbox_retry_backoff",) and isinstance(node, list):
+            if name in ("outbox_retry_backoff", "categories") and isinstance(node, list):
                 node = tuple(node)
             values[name] = node
     for secret in ("database_url", "redis_url", "secret_key", "twilio_auth_token"):
@@ -231,6 +255,9 @@ def _validate(settings: Settings, source: str) -> None:
         raise ConfigError(f"{source}: outbox.send_timeout: must be a number of seconds > 0")
     _validate_texts(settings.templates, "templates", REQUIRED_TEMPLATES, source)
     _validate_texts(settings.statuses, "statuses", STATUSES, source)
+    from gateway.intake.config import validate_intake  # here, not above: it reads Settings' fields only
+
+    validate_intake(settings, source)
 
 
 def _validate_texts(table: Any, section: str, required: tuple[str, ...], source: str) -> None:
