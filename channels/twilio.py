@@ -35,6 +35,7 @@ from channels.base import (
     Throttled,
 )
 from channels.phone import to_e164
+from channels.registry import ChannelSpec, Webhook
 
 log = logging.getLogger(__name__)
 
@@ -209,3 +210,31 @@ def classify_error(exc: TwilioRestException) -> SendError:
     if exc.status in (401, 403) or code in CONFIG_CODES:
         return ChannelConfigError(label, code_text)
     return Rejected(label, code_text)
+
+
+def _build_sender(settings: Any) -> TwilioSender | None:
+    """Twilio sends when its credentials are set, unless ``sms.provider`` is the ``console`` safety switch."""
+    if settings.sms_provider == "console" or not (settings.twilio_account_sid and settings.twilio_auth_token):
+        return None
+    return TwilioSender(
+        settings.twilio_account_sid, settings.twilio_auth_token,
+        from_number=settings.twilio_from, messaging_service_sid=settings.twilio_messaging_service_sid,
+        api_base_url=settings.twilio_api_base_url, timeout=settings.send_timeout,
+    )
+
+
+def _status_callback(settings: Any, outbox_id: int) -> str | None:
+    """Twilio reports delivery of each message to this URL; None without a public URL."""
+    if not settings.public_url:
+        return None
+    return f"{settings.public_url.rstrip('/')}/webhooks/twilio/status?outbox={outbox_id}"
+
+
+SPEC = ChannelSpec(
+    name="twilio",
+    build_channel=lambda settings: TwilioChannel(settings.twilio_auth_token, region=settings.phone_region),
+    build_sender=_build_sender,
+    webhooks=(Webhook("/twilio/sms", "twilio_sms", "parse_inbound"),
+              Webhook("/twilio/status", "twilio_status", "parse_status")),
+    status_callback=_status_callback,
+)

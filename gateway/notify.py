@@ -52,21 +52,23 @@ def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_s
 
 def _write_update(session: Session, runtime: Runtime, complaint: Complaint, event: StatusEvent) -> Outbox | None:
     contact = complaint.contact
-    if contact is None or contact.opted_out or not contact.phone:
+    if contact is None or contact.opted_out:
         return None
+    origin = session.get(InboundMessage, complaint.inbound_message_id) if complaint.inbound_message_id else None
+    routed = runtime.update_address(complaint, contact, origin)
+    if routed is None:
+        return None
+    channel, address = routed
     language = contact.language or runtime.settings.default_language
     statuses = runtime.settings.statuses
     status_text = (statuses.get(language) or statuses["id"]).get(event.to_status, event.to_status)
     body = render(runtime.settings.templates, language, "status_update", code=format_ticket_code(complaint.ticket_code),
                   digits=complaint.ticket_code, status=status_text, agency=complaint.agency_code or "-",
                   note=event.note or "")
-    origin = session.get(InboundMessage, complaint.inbound_message_id) if complaint.inbound_message_id else None
-    medium = "whatsapp" if complaint.medium == "whatsapp" else "sms"
-    sender = origin.recipient.removeprefix("whatsapp:") if origin is not None and origin.recipient else None
     return add_message(
-        session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update",
-        channel=runtime.sender_for(complaint.channel), medium=medium, recipient=contact.phone, sender=sender,
-        body=body.strip(), contact_id=contact.id, complaint_id=complaint.id,
+        session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update", channel=channel,
+        medium=address.medium, recipient=address.recipient, sender=address.sender, body=body.strip(),
+        contact_id=contact.id, complaint_id=complaint.id,
     )
 
 

@@ -54,7 +54,7 @@ def deliver(runtime: Runtime, outbox_id: int) -> str | None:
         sender = runtime.senders.get(row.channel)
         message = OutboundMessage(
             outbox_id=row.id, medium=row.medium, recipient=row.recipient, body=row.body, sender=row.sender,
-            status_callback=runtime.status_callback_url(row.id) if row.channel == "twilio" else None,
+            status_callback=runtime.status_callback_url(row.id, row.channel),
         )
         try:
             if sender is None:

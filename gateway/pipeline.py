@@ -110,13 +110,12 @@ class _Reply:
 
     def __call__(self, template: str, complaint: Complaint | None = None, **values: object) -> None:
         body = render(self.runtime.settings.templates, self.language, template, **values)
-        medium = "whatsapp" if self.message.medium == "whatsapp" else "sms"
-        sender = self.message.recipient.removeprefix("whatsapp:") if self.message.recipient else None
+        channel, address = self.runtime.reply_address(self.message, complaint)
         add_message(
-            self.session, dedupe_key=f"reply:{self.message.id}", kind=template,
-            channel=self.runtime.sender_for(self.message.channel), medium=medium,
-            recipient=self.message.sender, sender=sender, body=body, contact_id=self.contact.id,
-            complaint_id=complaint.id if complaint else None, inbound_message_id=self.message.id,
+            self.session, dedupe_key=f"reply:{self.message.id}", kind=template, channel=channel,
+            medium=address.medium, recipient=address.recipient, sender=address.sender, body=body,
+            contact_id=self.contact.id, complaint_id=complaint.id if complaint else None,
+            inbound_message_id=self.message.id,
         )
 
 

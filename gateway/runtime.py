@@ -9,9 +9,10 @@ from typing import Any
 from flask import current_app, has_app_context
 from sqlalchemy import select
 
+from channels import registry
 from channels.base import Sender
 from channels.console import ConsoleSender
-from channels.twilio import TwilioChannel, TwilioSender
+from channels.registry import ReplyAddress, default_reply_address
 from gateway.queue import EmbeddedQueue, JobQueue, RQQueue
 from gateway.settings import Settings
 from models import Agency, Database
@@ -38,30 +39,67 @@ class Runtime:
         """Reply on the provider a message came in on, when we can send through it."""
         return channel if channel in self.senders else self.default_sms_sender
 
-    def status_callback_url(self, outbox_id: int) -> str | None:
-        """Where Twilio reports delivery of one outbox row; None without a public URL."""
-        if not self.settings.public_url:
+    def status_callback_url(self, outbox_id: int, channel: str = "twilio") -> str | None:
+        """Where the provider reports delivery of one outbox row; None when it has no callback URL."""
+        spec = registry.spec_for(channel)
+        if spec is None or spec.status_callback is None:
             return None
-        return f"{self.settings.public_url.rstrip('/')}/webhooks/twilio/status?outbox={outbox_id}"
+        return spec.status_callback(self.settings, outbox_id)
+
+    def reply_address(self, message: Any, complaint: Any = None) -> tuple[str, ReplyAddress]:
+        """The sender name and address of the reply to an inbound message: the channel it came in on."""
+        spec = registry.spec_for(message.channel)
+        address_for = spec.reply_address if spec is not None and spec.reply_address else default_reply_address
+        return self.sender_for(message.channel), address_for(message, complaint, self.settings)
+
+    def update_address(self, complaint: Any, contact: Any, origin: Any = None) -> tuple[str, ReplyAddress] | None:
+        """How to tell a contact about their complaint: on its channel, else by SMS from config, else e-mail.
+
+        Args:
+            complaint: the complaint (its ``channel`` and ``medium`` say how it came in).
+            contact: the citizen.
+            origin: the inbound message that created it, when there is one.
+
+        Returns:
+            The sender name and the address, or None when the contact cannot be reached.
+        """
+        spec = registry.spec_for(complaint.channel)
+        if spec is not None and spec.contact_address is not None:
+            address = spec.contact_address(contact, complaint, self.settings)
+            if address is not None:
+                return self.sender_for(complaint.channel), address
+        if contact.phone:
+            medium = "whatsapp" if complaint.medium == "whatsapp" else "sms"
+            sender = origin.recipient.removeprefix("whatsapp:") if origin is not None and origin.recipient else None
+            return self.sender_for(complaint.channel), ReplyAddress(medium=medium, recipient=contact.phone,
+                                                                    sender=sender)
+        for spec in registry.specs():
+            address = spec.contact_address(contact, complaint, self.settings) if spec.contact_address else None
+            if address is not None and spec.name in self.senders:
+                return spec.name, address
+        return None
+
+    def thread_of(self, session: Any, message: Any) -> int | None:
+        """The complaint an inbound message continues (an e-mail reply), by its channel's rule; else None."""
+        spec = registry.spec_for(message.channel)
+        return spec.thread(session, message) if spec is not None and spec.thread else None
 
 
 def build_runtime(settings: Settings, queue: JobQueue | None = None,
                   senders: dict[str, Sender] | None = None) -> Runtime:
-    """Build the runtime from settings: database handle, queue, senders and channels."""
+    """Build the runtime from settings: database handle, queue, and each registered channel's sender and parser."""
     if not settings.database_url:
         raise ValueError("DATABASE_URL is not set")
     if queue is None:
         queue = RQQueue(settings.redis_url, settings.queue_name) if settings.redis_url else EmbeddedQueue()
+    specs = registry.specs()
     if senders is None:
         senders = {"console": ConsoleSender()}
-        # An explicit "console" provider is a safety switch (staging, demos): nothing goes out at all.
-        if settings.sms_provider != "console" and settings.twilio_account_sid and settings.twilio_auth_token:
-            senders["twilio"] = TwilioSender(
-                settings.twilio_account_sid, settings.twilio_auth_token,
-                from_number=settings.twilio_from, messaging_service_sid=settings.twilio_messaging_service_sid,
-                api_base_url=settings.twilio_api_base_url, timeout=settings.send_timeout,
-            )
-    channels = {"twilio": TwilioChannel(settings.twilio_auth_token, region=settings.phone_region)}
+        for spec in specs:
+            sender = spec.build_sender(settings) if spec.build_sender else None
+            if sender is not None:
+                senders[spec.name] = sender
+    channels = {spec.name: spec.build_channel(settings) for spec in specs if spec.build_channel}
     return Runtime(settings=settings, db=Database(settings.database_url), queue=queue, senders=senders,
                    channels=channels)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from flask import Response, current_app, request
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from channels.base import Ignored, InboundError, InboundMessage
+from channels import registry
+from channels.base import Ignored, InboundError, InboundMessage, StatusReport
 from gateway.outbox import apply_status
 from gateway.pipeline import process_inbound
 from gateway.queue import HIGH
@@ -38,31 +40,36 @@ def _refuse(error: InboundError) -> Response:
     return Response(f"{error}\n", status=error.status, mimetype="text/plain")
 
 
-@bp.post("/twilio/sms")
-def twilio_sms() -> Response:
-    """SMS, MMS and WhatsApp messages from Twilio."""
-    channel = _runtime().channels["twilio"]
-    try:
-        message = channel.parse_inbound(request, public_request_url())
-    except InboundError as error:
-        return _refuse(error)
-    store_and_enqueue(_runtime(), message)
-    return channel.answer()
+def _webhook_view(channel_name: str, parse: str) -> Callable[[], Response]:
+    """The view for one registered webhook: check and read, then store and enqueue, or apply a status."""
+
+    def view() -> Response:
+        runtime = _runtime()
+        channel = runtime.channels[channel_name]
+        try:
+            result = getattr(channel, parse)(request, public_request_url())
+        except InboundError as error:
+            return _refuse(error)
+        except Ignored as reason:
+            return Response(f"{reason}\n", status=200, mimetype="text/plain")
+        if isinstance(result, StatusReport):
+            with runtime.db.session() as session:
+                outcome = apply_status(session, result)
+            return Response(f"{outcome}\n", status=200, mimetype="text/plain")
+        store_and_enqueue(runtime, result)
+        return channel.answer()
+
+    return view
 
 
-@bp.post("/twilio/status")
-def twilio_status() -> Response:
-    """Twilio's delivery reports for our outbound messages."""
-    runtime = _runtime()
-    try:
-        report = runtime.channels["twilio"].parse_status(request, public_request_url())
-    except InboundError as error:
-        return _refuse(error)
-    except Ignored as reason:
-        return Response(f"{reason}\n", status=200, mimetype="text/plain")
-    with runtime.db.session() as session:
-        outcome = apply_status(session, report)
-    return Response(f"{outcome}\n", status=200, mimetype="text/plain")
+def register_webhooks() -> None:
+    """Add every registered channel's webhooks to the blueprint (``channels.registry``)."""
+    for spec in registry.specs():
+        for webhook in spec.webhooks:
+            bp.add_url_rule(webhook.rule, webhook.endpoint, _webhook_view(spec.name, webhook.parse), methods=["POST"])
+
+
+register_webhooks()
 
 
 def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, bool]:
