@@ -36,6 +36,7 @@ class InboundMessage:
     media: tuple[Media, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
     received_at: datetime | None = None
+    automated: bool = False  # an auto-reply, bounce or list mail: stored, never answered
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class OutboundMessage:
     body: str
     sender: str | None = None
     status_callback: str | None = None
+    kind: str = ""  # what made it: ticket_created, status_update ... (providers may order by it)
+    subject: str | None = None  # e-mail: the subject and the Message-IDs it answers
+    in_reply_to: str | None = None
+    references: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,11 +23,13 @@ log = logging.getLogger(__name__)
 
 def add_message(session: Session, *, dedupe_key: str, kind: str, channel: str, medium: str, recipient: str,
                 body: str, sender: str | None = None, contact_id: int | None = None,
-                complaint_id: int | None = None, inbound_message_id: int | None = None) -> Outbox:
+                complaint_id: int | None = None, inbound_message_id: int | None = None, subject: str | None = None,
+                in_reply_to: str | None = None, references: str | None = None) -> Outbox:
     """Add an outbox row (not yet committed). ``dedupe_key`` makes a repeated job add nothing new."""
     row = Outbox(dedupe_key=dedupe_key, kind=kind, channel=channel, medium=medium, recipient=recipient,
                  body=body, sender=sender, contact_id=contact_id, complaint_id=complaint_id,
-                 inbound_message_id=inbound_message_id, status=PENDING)
+                 inbound_message_id=inbound_message_id, status=PENDING, subject=subject, in_reply_to=in_reply_to,
+                 thread_references=references)
     session.add(row)
     return row
 
@@ -54,7 +56,8 @@ def deliver(runtime: Runtime, outbox_id: int) -> str | None:
         sender = runtime.senders.get(row.channel)
         message = OutboundMessage(
             outbox_id=row.id, medium=row.medium, recipient=row.recipient, body=row.body, sender=row.sender,
-            status_callback=runtime.status_callback_url(row.id, row.channel),
+            status_callback=runtime.status_callback_url(row.id, row.channel), kind=row.kind, subject=row.subject,
+            in_reply_to=row.in_reply_to, references=row.thread_references,
         )
         try:
             if sender is None:

@@ -74,13 +74,18 @@ def _contact_for(session: Session, address: str) -> Contact:
 
 def _handle(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact) -> None:
     message.contact_id = contact.id
+    if message.automated:  # an auto-reply, bounce or list mail: kept, never answered (no mail loops)
+        return
     command = commands.parse_command(message.body)
+    thread = runtime.thread_of(session, message) if command.name in (commands.COMPLAINT, commands.EMPTY) else None
     if command.language and command.language != contact.language:
         contact.language = command.language
     language = contact.language or runtime.settings.default_language
     reply = _Reply(session, runtime, message, contact, language)
 
-    if command.name == commands.EMPTY and not message.media:
+    if thread is not None:  # a reply in the thread of an earlier complaint (e-mail) adds to it
+        _add_to(session, reply, message, session.get(Complaint, thread), command.text or message.body)
+    elif command.name == commands.EMPTY and not message.media:
         reply("empty")
     elif command.name in (commands.COMPLAINT, commands.EMPTY):
         complaint = file_complaint(session, runtime, message, contact, command.text or message.body)
@@ -115,7 +120,8 @@ class _Reply:
             self.session, dedupe_key=f"reply:{self.message.id}", kind=template, channel=channel,
             medium=address.medium, recipient=address.recipient, sender=address.sender, body=body,
             contact_id=self.contact.id, complaint_id=complaint.id if complaint else None,
-            inbound_message_id=self.message.id,
+            inbound_message_id=self.message.id, subject=address.subject, in_reply_to=address.in_reply_to,
+            references=address.references,
         )
 
 
@@ -190,9 +196,14 @@ def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Con
     if complaint is None or complaint.contact_id != contact.id:
         reply("info_not_yours")
         return
+    _add_to(session, reply, message, complaint, command.text)
+
+
+def _add_to(session: Session, reply: _Reply, message: InboundMessage, complaint: Complaint, text: str) -> None:
+    """Record the citizen's addition to their complaint and thank them."""
     session.add(StatusEvent(
         complaint_id=complaint.id, kind="citizen_info", from_status=complaint.status, to_status=complaint.status,
-        agency_code=complaint.agency_code, actor="citizen", note=command.text, inbound_message_id=message.id,
+        agency_code=complaint.agency_code, actor="citizen", note=text or "(lampiran)", inbound_message_id=message.id,
     ))
     message.complaint_id = complaint.id
     complaint.updated_at = utcnow()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime, utcnow
@@ -31,6 +31,8 @@ class InboundMessage(Base):
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id", use_alter=True), index=True)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    # An auto-reply, bounce or list mail (or any message that must not be answered): stored, never answered.
+    automated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 # Outbox statuses. pending/retry wait for a send; claimed: one worker is sending it; the rest follow
@@ -70,6 +72,10 @@ class Outbox(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status_updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # E-mail only: the subject, and the Message-IDs this mail answers (its own is provider_message_id).
+    subject: Mapped[str | None] = mapped_column(Text)
+    in_reply_to: Mapped[str | None] = mapped_column(Text)
+    thread_references: Mapped[str | None] = mapped_column(Text)
 
     def __repr__(self) -> str:
         return f"<Outbox {self.id} {self.kind} {self.status} to {self.recipient}>"

@@ -84,7 +84,7 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, b
             channel=message.channel, medium=message.medium, provider_message_id=message.provider_message_id,
             sender=message.sender, recipient=message.recipient, body=message.text,
             media=[{"url": m.url, "content_type": m.content_type} for m in message.media],
-            raw=message.raw, received_at=message.received_at or utcnow(),
+            raw=message.raw, received_at=message.received_at or utcnow(), automated=message.automated,
         )
         session.add(row)
         try:
