@@ -1,0 +1,256 @@
+"""The web channel: the city's form (/aduan), its mobile app (/api/v1) and Open311 clients.
+
+Unlike a provider's webhook, a submission is checked field by field so every mistake can be shown next to
+the field that caused it: :func:`check_fields` turns what a citizen typed into a :class:`Submission` or a
+:class:`FieldErrors` naming each bad field by a short code (``required``, ``invalid_phone`` ...) that each
+surface words for its readers. :class:`WebChannel` meets the contract of :mod:`channels.base` for the JSON
+API: ``parse_inbound`` reads a JSON or multipart request into an :class:`~channels.base.InboundMessage`.
+Nothing is sent through this channel: confirmations and updates go by SMS (or e-mail) to the contact.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from werkzeug.wrappers import Request, Response
+
+from channels.base import Ignored, InboundError, InboundMessage, StatusReport
+from channels.registry import ChannelSpec
+from gateway.intake.kelurahan import find_kelurahan
+from gateway.intake.photos import CleanPhoto, PhotoError, Upload, clean_all
+
+MAX_TEXT, MIN_TEXT = 4000, 3
+LIMITS = {"address": 300, "name": 120, "email": 254, "phone": 32, "kelurahan": 60, "category": 40}
+FIELDS = ("text", "kelurahan", "address", "latitude", "longitude", "name", "phone", "email", "language",
+          "category")
+
+
+class FieldErrors(InboundError):
+    """Some fields are wrong. ``fields``: field name -> error code; the message lists them."""
+
+    status = 422
+
+    def __init__(self, fields: Mapping[str, str]) -> None:
+        self.fields = dict(fields)
+        super().__init__("invalid fields: " + ", ".join(f"{name} ({code})" for name, code in self.fields.items()))
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A complaint as the form, the app or an Open311 client sent it, checked and normalised."""
+
+    text: str
+    language: str = "id"
+    kelurahan: str | None = None  # a key of the kelurahan list
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    name: str | None = None
+    phone: str | None = None  # E.164
+    email: str | None = None  # normalised
+    category: str | None = None
+    photos: tuple[CleanPhoto, ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. Open311's device_id, media_url
+
+    def public_fields(self) -> dict[str, Any]:
+        """Everything but the photos' bytes: what is stored as the message's raw record."""
+        values = {name: getattr(self, name) for name in FIELDS}
+        return {**values, "photos": len(self.photos), **({"extra": dict(self.extra)} if self.extra else {})}
+
+
+def _text(values: Mapping[str, Any], name: str) -> str | None:
+    value = values.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise TypeError(name)
+    value = value.strip()
+    return value or None
+
+
+def check_fields(values: Mapping[str, Any], uploads: list[Upload], *, region: str, max_photos: int,
+                 max_photo_bytes: int, categories: Mapping[str, Any] | None = None,
+                 default_language: str = "id") -> Submission:
+    """Check and normalise a submission's fields and photos.
+
+    Args:
+        values: field name -> value as sent (strings; numbers allowed for latitude and longitude).
+        uploads: the photos as sent.
+        region: the phone region for numbers written without a country code (ID).
+        max_photos: how many photos at most.
+        max_photo_bytes: the largest photo accepted, in bytes.
+        categories: the known category codes (None: any category is refused).
+        default_language: when none is given.
+
+    Raises:
+        FieldErrors: naming every bad field with a code.
+    """
+    errors: dict[str, str] = {}
+    clean: dict[str, Any] = {}
+    for name in ("text", "kelurahan", "address", "name", "phone", "email", "language", "category"):
+        try:
+            clean[name] = _text(values, name)
+        except TypeError:
+            errors[name] = "not_text"
+            clean[name] = None
+        if clean[name] is not None and len(clean[name]) > LIMITS.get(name, MAX_TEXT):
+            errors[name] = "too_long"
+    text = clean["text"]
+    if "text" in errors:
+        pass
+    elif not text:
+        errors["text"] = "required"
+    elif len(text) < MIN_TEXT:
+        errors["text"] = "too_short"
+    if clean["kelurahan"] and "kelurahan" not in errors:
+        place = find_kelurahan(clean["kelurahan"])
+        if place is None:
+            errors["kelurahan"] = "unknown_kelurahan"
+        else:
+            clean["kelurahan"] = place.key
+    if clean["phone"] and "phone" not in errors:
+        clean["phone"] = _phone(clean["phone"], region, errors)
+    if clean["email"] and "email" not in errors:
+        try:
+            clean["email"] = validate_email(clean["email"], check_deliverability=False).normalized
+        except EmailNotValidError:
+            errors["email"] = "invalid_email"
+    language = clean["language"] or default_language
+    if language not in ("id", "en"):
+        errors["language"] = "unknown_language"
+    if clean["category"] and "category" not in errors and clean["category"] not in (categories or {}):
+        errors["category"] = "unknown_category"
+    latitude, longitude = _coordinates(values, errors)
+    photos: tuple[CleanPhoto, ...] = ()
+    try:
+        photos = tuple(clean_all(uploads, max_photos, max_photo_bytes))
+    except PhotoError as error:
+        errors["photos"] = error.reason
+    if errors:
+        raise FieldErrors(errors)
+    return Submission(
+        text=text, language=language, kelurahan=clean["kelurahan"], address=clean["address"], latitude=latitude,
+        longitude=longitude, name=clean["name"], phone=clean["phone"], email=clean["email"],
+        category=clean["category"], photos=photos,
+    )
+
+
+def _phone(raw: str, region: str, errors: dict[str, str]) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        errors["phone"] = "invalid_phone"
+        return None
+    if not phonenumbers.is_valid_number(number):
+        errors["phone"] = "invalid_phone"
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _number(value: Any) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError
+    number = float(value.strip().replace(",", ".") if isinstance(value, str) else value)
+    if not math.isfinite(number):
+        raise ValueError
+    return number
+
+
+def _coordinates(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[float | None, float | None]:
+    found: dict[str, float | None] = {}
+    for name, bound in (("latitude", 90.0), ("longitude", 180.0)):
+        try:
+            found[name] = _number(values.get(name))
+        except (ValueError, TypeError):
+            errors[name] = "not_a_number"
+            continue
+        if found[name] is not None and not -bound <= found[name] <= bound:
+            errors[name] = "out_of_range"
+    if "latitude" in errors or "longitude" in errors:
+        return None, None
+    if (found["latitude"] is None) != (found["longitude"] is None):
+        errors["longitude" if found["longitude"] is None else "latitude"] = "needs_both_coordinates"
+        return None, None
+    return found["latitude"], found["longitude"]
+
+
+def to_inbound(submission: Submission, channel: str, medium: str, provider_message_id: str,
+               raw: Mapping[str, Any] | None = None) -> InboundMessage:
+    """The message record of a submission: sent by its phone, else its e-mail, else ``anonymous``."""
+    sender = submission.phone or submission.email or "anonymous"
+    return InboundMessage(channel=channel, medium=medium, provider_message_id=provider_message_id, sender=sender,
+                          text=submission.text, raw={**submission.public_fields(), **(raw or {})})
+
+
+class WebChannel:
+    """The JSON API's reading of a request, meeting :class:`channels.base.Channel`.
+
+    The form and Open311 check their own requests (CSRF, Open311's field names) and then use the same
+    :func:`check_fields` and :func:`to_inbound`.
+    """
+
+    name = "api"
+
+    def __init__(self, region: str = "ID", max_photos: int = 3, max_photo_bytes: int = 10 * 1024 * 1024,
+                 categories: Mapping[str, Any] | None = None, default_language: str = "id") -> None:
+        self.region, self.max_photos, self.max_photo_bytes = region, max_photos, max_photo_bytes
+        self.categories, self.default_language = categories or {}, default_language
+
+    def read(self, request: Request) -> Submission:
+        """Check a JSON body, or a multipart form with photos, into a submission.
+
+        Raises:
+            InboundError: 415 for another content type, 400 for a body that is not a JSON object.
+            FieldErrors: 422, naming the bad fields.
+        """
+        if request.mimetype == "application/json":
+            body = request.get_json(silent=True)
+            if not isinstance(body, dict):
+                raise InboundError("the body must be a JSON object")
+            values, uploads = body, []
+        elif request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+            values = {name: request.form.get(name) for name in FIELDS if name in request.form}
+            uploads = [Upload(file.filename or "photo", file.read())
+                       for name in ("photos", "photo") for file in request.files.getlist(name) if file]
+        else:
+            raise UnsupportedMediaType("send application/json, or multipart/form-data with photos")
+        return check_fields(values, uploads, region=self.region, max_photos=self.max_photos,
+                            max_photo_bytes=self.max_photo_bytes, categories=self.categories,
+                            default_language=self.default_language)
+
+    def parse_inbound(self, request: Request, url: str) -> InboundMessage:
+        """The channel contract: the checked request as a message (its photos are not part of it)."""
+        key = request.headers.get("Idempotency-Key") or uuid.uuid4().hex
+        return to_inbound(self.read(request), self.name, "app", key)
+
+    def parse_status(self, request: Request, url: str) -> StatusReport:
+        raise Ignored("the web channel has no delivery reports")
+
+    def answer(self) -> Response:
+        return Response('{"status": "accepted"}\n', status=202, mimetype="application/json")
+
+
+class UnsupportedMediaType(InboundError):
+    status = 415
+
+
+def build_channel(settings: Any) -> WebChannel:
+    """The web channel for these settings (phone region, photo limits, categories)."""
+    from gateway.intake.config import categories
+
+    return WebChannel(region=settings.phone_region, max_photos=settings.max_photos,
+                      max_photo_bytes=int(settings.max_photo_mb * 1024 * 1024),
+                      categories={category.code: category for category in categories(settings)},
+                      default_language=settings.default_language)
+
+
+# No webhooks and no sender of its own: replies and updates reach the contact by SMS (or e-mail).
+SPEC = ChannelSpec(name="api", build_channel=build_channel)
