@@ -20,7 +20,7 @@ import yaml
 
 import router
 
-SMS_PROVIDERS = ("auto", "twilio", "console")
+SMS_PROVIDERS = ("auto", "twilio", "android-sms", "console")
 LANGUAGES = ("id", "en")
 REQUIRED_TEMPLATES = (
     "ticket_created", "ticket_created_review", "status", "status_update", "not_found", "bad_code",
@@ -71,12 +71,38 @@ class Settings:
     open311_contact: str = ""
     open311_key_service: str = ""
     open311_publish_descriptions: bool = False
+    # SMS through an Android phone, e-mail in and out, send rates (issue 6); checked by channels.config.
+    android_sms_api_url: str | None = None
+    android_sms_username: str | None = None
+    android_sms_password: str | None = None
+    android_sms_signing_key: str | None = None
+    android_sms_max_age: int = 300
+    mail_host: str | None = None
+    mail_port: int = 587
+    mail_username: str | None = None
+    mail_password: str | None = None
+    mail_tls: str = "starttls"
+    mail_from: str = "Sambat <sambat@localhost>"
+    mail_max_mb: float = 25
+    smtp_enabled: bool = False
+    smtp_listen: str = "127.0.0.1:2525"
+    smtp_accept: tuple[str, ...] = ()
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_username: str | None = None
+    imap_password: str | None = None
+    imap_tls: str = "ssl"
+    imap_folder: str = "INBOX"
+    imap_interval: float = 60
+    send_rates: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def outbound_sms_provider(self) -> str:
         """The provider outbound SMS go through: ``twilio`` or ``console``."""
         if self.sms_provider == "auto":
-            return "twilio" if self.twilio_account_sid and self.twilio_auth_token else "console"
+            if self.twilio_account_sid and self.twilio_auth_token:
+                return "twilio"
+            return "android-sms" if self.android_sms_api_url else "console"
         return self.sms_provider
 
     def with_overrides(self, **overrides: Any) -> Settings:
@@ -107,6 +133,22 @@ ENVIRONMENT = {
     "SAMBAT_MEDIA_DIR": ("media_dir", str),
     "SAMBAT_FORM_RATE_LIMIT": ("form_rate_limit", str),
     "SAMBAT_API_RATE_LIMIT": ("api_rate_limit", str),
+    "SAMBAT_ANDROID_SMS_API_URL": ("android_sms_api_url", str),
+    "SAMBAT_ANDROID_SMS_USERNAME": ("android_sms_username", str),
+    "SAMBAT_ANDROID_SMS_PASSWORD": ("android_sms_password", str),
+    "SAMBAT_ANDROID_SMS_SIGNING_KEY": ("android_sms_signing_key", str),
+    "SAMBAT_MAIL_HOST": ("mail_host", str),
+    "SAMBAT_MAIL_PORT": ("mail_port", int),
+    "SAMBAT_MAIL_USERNAME": ("mail_username", str),
+    "SAMBAT_MAIL_PASSWORD": ("mail_password", str),
+    "SAMBAT_MAIL_TLS": ("mail_tls", str),
+    "SAMBAT_MAIL_FROM": ("mail_from", str),
+    "SAMBAT_SMTP_LISTEN": ("smtp_listen", str),
+    "SAMBAT_IMAP_HOST": ("imap_host", str),
+    "SAMBAT_IMAP_PORT": ("imap_port", int),
+    "SAMBAT_IMAP_USERNAME": ("imap_username", str),
+    "SAMBAT_IMAP_PASSWORD": ("imap_password", str),
+    "SAMBAT_IMAP_TLS": ("imap_tls", str),
 }
 
 # config.yaml key path -> settings field.
@@ -135,8 +177,28 @@ FILE_KEYS = {
     ("open311", "contact"): "open311_contact",
     ("open311", "key_service"): "open311_key_service",
     ("open311", "publish_descriptions"): "open311_publish_descriptions",
+    ("android_sms", "api_url"): "android_sms_api_url",
+    ("android_sms", "username"): "android_sms_username",
+    ("android_sms", "max_age"): "android_sms_max_age",
+    ("mail", "host"): "mail_host",
+    ("mail", "port"): "mail_port",
+    ("mail", "username"): "mail_username",
+    ("mail", "tls"): "mail_tls",
+    ("mail", "from"): "mail_from",
+    ("mail", "max_mb"): "mail_max_mb",
+    ("smtp", "enabled"): "smtp_enabled",
+    ("smtp", "listen"): "smtp_listen",
+    ("smtp", "accept"): "smtp_accept",
+    ("imap", "host"): "imap_host",
+    ("imap", "port"): "imap_port",
+    ("imap", "username"): "imap_username",
+    ("imap", "tls"): "imap_tls",
+    ("imap", "folder"): "imap_folder",
+    ("imap", "interval"): "imap_interval",
+    ("send_rates",): "send_rates",
 }
-SECRET_FIELDS = {"database_url", "redis_url", "secret_key", "twilio_account_sid", "twilio_auth_token"}
+SECRET_FIELDS = {"database_url", "redis_url", "secret_key", "twilio_account_sid", "twilio_auth_token",
+                 "android_sms_password", "android_sms_signing_key", "mail_password", "imap_password"}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, config_path: str | None = None) -> Settings:
@@ -258,6 +320,9 @@ def _validate(settings: Settings, source: str) -> None:
     from gateway.intake.config import validate_intake  # here, not above: it reads Settings' fields only
 
     validate_intake(settings, source)
+    from channels.config import validate_channels  # the channels' own keys (issue 6)
+
+    validate_channels(settings, source)
 
 
 def _validate_texts(table: Any, section: str, required: tuple[str, ...], source: str) -> None:
