@@ -70,7 +70,9 @@ def _text(values: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise TypeError(name)
-    value = value.strip()
+    # Control characters (NUL above all: PostgreSQL refuses it) and lone surrogates are never meant.
+    value = "".join(char for char in value if char in "\n\t" or (char.isprintable() or char == "\r")
+                    and not 0xD800 <= ord(char) <= 0xDFFF).strip()
     return value or None
 
 
@@ -169,7 +171,7 @@ def _coordinates(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[flo
     for name, bound in (("latitude", 90.0), ("longitude", 180.0)):
         try:
             found[name] = _number(values.get(name))
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             errors[name] = "not_a_number"
             continue
         if found[name] is not None and not -bound <= found[name] <= bound:

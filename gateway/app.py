@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     from gateway.webhooks import bp as webhooks_bp
 
     app.register_blueprint(webhooks_bp)
+    from gateway.intake.setup import init_intake  # web form, ticket page, JSON API, Open311 (issue 5)
+
+    init_intake(app)
     _register_health(app)
     if isinstance(runtime.queue, EmbeddedQueue) and start_embedded:
         runtime.queue.start(app)

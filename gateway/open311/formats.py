@@ -1,0 +1,66 @@
+"""GeoReport v2's two formats: XML (required by the spec) and JSON by the Spark convention.
+
+One value is written both ways: a list in JSON is a parent element in XML whose children take the name in
+:data:`ITEMS` (``services`` -> ``service``); a top-level list is wrapped in its root element.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree import ElementTree
+
+from flask import Response, json
+
+FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
+ITEMS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
+         "endpoints": "endpoint", "formats": "format", "errors": "error"}
+
+
+class Open311Error(Exception):
+    """An error answered in the spec's shape: HTTP ``status`` and a description for people."""
+
+    def __init__(self, status: int, description: str) -> None:
+        super().__init__(description)
+        self.status, self.description = status, description
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _fill(element: ElementTree.Element, value: Any) -> None:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            _fill(ElementTree.SubElement(element, key), child)
+    elif isinstance(value, list):
+        item_name = ITEMS.get(element.tag, "item")
+        for child in value:
+            _fill(ElementTree.SubElement(element, item_name), child)
+    else:
+        element.text = _text(value)
+
+
+def to_xml(root: str, value: Any) -> bytes:
+    """The value as an XML document whose root element is ``root``, with the UTF-8 declaration."""
+    element = ElementTree.Element(root)
+    _fill(element, value)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(element, encoding="utf-8")
+
+
+def respond(value: Any, root: str, fmt: str, status: int = 200) -> Response:
+    """Answer in the asked format."""
+    if fmt == "json":
+        body = json.dumps(value, ensure_ascii=False).encode("utf-8")
+    else:
+        body = to_xml(root, value)
+    return Response(body, status=status, content_type=FORMATS[fmt])
+
+
+def error_response(errors: list[tuple[int, str]], fmt: str, status: int | None = None) -> Response:
+    """The spec's error list: ``[{"code": 400, "description": "..."}]`` or ``<errors><error>...``."""
+    items = [{"code": code, "description": description} for code, description in errors]
+    return respond(items, "errors", fmt if fmt in FORMATS else "xml", status or errors[0][0])
