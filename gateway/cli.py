@@ -214,6 +214,10 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at {url.split('@')[-1]} is at {'head' if revision == 'heads' else revision}")
 
 
+from gateway.intake.cli import apikeys  # noqa: E402 - API keys of client apps (issue 5)
+
+main.add_command(apikeys)
+
 try:  # the router's command lives beside the router's work (issue 3)
     from gateway.cli_route import route_command
 
