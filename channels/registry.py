@@ -17,7 +17,7 @@ from typing import Any
 from channels.base import Sender
 
 # The modules that declare a SPEC, in the order their webhooks are registered.
-CHANNEL_MODULES = ("channels.twilio",)
+CHANNEL_MODULES = ("channels.twilio", "channels.android_sms", "channels.email")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,7 @@ class ReplyAddress:
     subject: str | None = None
     in_reply_to: str | None = None
     references: str | None = None
+    note: str = ""  # text the channel adds below the reply (e.g. attachments it did not keep)
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,8 @@ class ChannelSpec:
         reply_address: (inbound row, complaint or None, settings) -> how to address the reply to a message
             that came in on this channel. Default: back to the sender on the same medium, from the address
             it was sent to.
-        contact_address: (contact, complaint, settings) -> how to address a message Sambat starts (a status
-            update) to a contact whose complaint came in on this channel; None when it cannot reach them.
+        contact_address: (contact, complaint, origin message or None, settings) -> how to address a message
+            Sambat starts (a status update) to a contact through this channel; None when it cannot reach them.
         thread: (session, inbound row) -> the id of the complaint this message continues, or None.
         status_callback: (settings, outbox id) -> the URL the provider reports delivery to, or None.
         services: (runtime, stop event) -> threads started by ``sambat up`` (e.g. a mail listener).
@@ -72,7 +73,7 @@ class ChannelSpec:
     build_sender: Callable[[Any], Sender | None] | None = None
     webhooks: tuple[Webhook, ...] = ()
     reply_address: Callable[[Any, Any, Any], ReplyAddress] | None = None
-    contact_address: Callable[[Any, Any, Any], ReplyAddress | None] | None = None
+    contact_address: Callable[[Any, Any, Any, Any], ReplyAddress | None] | None = None
     thread: Callable[[Any, Any], int | None] | None = None
     status_callback: Callable[[Any, int], str | None] | None = None
     services: Callable[[Any, Any], list[Any]] | None = None

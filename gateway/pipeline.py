@@ -118,7 +118,7 @@ class _Reply:
         channel, address = self.runtime.reply_address(self.message, complaint)
         add_message(
             self.session, dedupe_key=f"reply:{self.message.id}", kind=template, channel=channel,
-            medium=address.medium, recipient=address.recipient, sender=address.sender, body=body,
+            medium=address.medium, recipient=address.recipient, sender=address.sender, body=body + address.note,
             contact_id=self.contact.id, complaint_id=complaint.id if complaint else None,
             inbound_message_id=self.message.id, subject=address.subject, in_reply_to=address.in_reply_to,
             references=address.references,

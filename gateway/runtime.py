@@ -65,7 +65,7 @@ class Runtime:
         """
         spec = registry.spec_for(complaint.channel)
         if spec is not None and spec.contact_address is not None:
-            address = spec.contact_address(contact, complaint, self.settings)
+            address = spec.contact_address(contact, complaint, origin, self.settings)
             if address is not None:
                 return self.sender_for(complaint.channel), address
         if contact.phone:
@@ -74,7 +74,7 @@ class Runtime:
             return self.sender_for(complaint.channel), ReplyAddress(medium=medium, recipient=contact.phone,
                                                                     sender=sender)
         for spec in registry.specs():
-            address = spec.contact_address(contact, complaint, self.settings) if spec.contact_address else None
+            address = spec.contact_address(contact, complaint, origin, self.settings) if spec.contact_address else None
             if address is not None and spec.name in self.senders:
                 return spec.name, address
         return None
