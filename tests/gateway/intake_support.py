@@ -75,8 +75,8 @@ def csrf_token(html: str) -> str:
     return match.group(1)
 
 
-@pytest.fixture(params=["postgres", "sqlite"])
-def web_stack(request: pytest.FixtureRequest, twilio_standin, tmp_path: Path) -> Iterator[Stack]:  # noqa: ANN001
+@pytest.fixture(name="web_stack", params=["postgres", "sqlite"])
+def web_stack_fixture(request: pytest.FixtureRequest, twilio_standin, tmp_path: Path) -> Iterator[Stack]:  # noqa: ANN001
     """``stack`` with photos kept under tmp_path."""
     url = request.getfixturevalue(f"{request.param}_url")
     built = _stack(request.param, url, twilio_standin, media_dir=str(tmp_path / "media"))

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from models import Attachment, Complaint, Contact, InboundMessage, Outbox
 from tests.conftest import Stack
-from tests.gateway.intake_support import assert_clean, csrf_token, photo, web_stack  # noqa: F401
+from tests.gateway.intake_support import assert_clean, csrf_token, photo, web_stack_fixture  # noqa: F401
 from tests.support.twilio_standin import TwilioStandIn
 
 
