@@ -6,10 +6,11 @@ One value is written both ways: a list in JSON is a parent element in XML whose 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from xml.etree import ElementTree
 
-from flask import Response, json
+from flask import Response
 
 FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
 ITEMS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
@@ -54,7 +55,7 @@ def to_xml(root: str, value: Any) -> bytes:
 def respond(value: Any, root: str, fmt: str, status: int = 200) -> Response:
     """Answer in the asked format."""
     if fmt == "json":
-        body = json.dumps(value, ensure_ascii=False).encode("utf-8")
+        body = json.dumps(value, ensure_ascii=False).encode("utf-8")  # keeps the spec's field order
     else:
         body = to_xml(root, value)
     return Response(body, status=status, content_type=FORMATS[fmt])
