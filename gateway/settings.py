@@ -83,7 +83,7 @@ class Settings:
     mail_password: str | None = None
     mail_tls: str = "starttls"
     mail_from: str = "Sambat <sambat@localhost>"
-    mail_max_mb: float = 25
+    mail_max_mb: float = 35
     smtp_enabled: bool = False
     smtp_listen: str = "127.0.0.1:2525"
     smtp_accept: tuple[str, ...] = ()

@@ -23,7 +23,6 @@ from tests.support.android_sms_standin import (
     SIGNING_KEY,
     USERNAME,
     AndroidSmsStandIn,
-    android_standin,  # noqa: F401 - a fixture
     signed_event,
 )
 
@@ -52,7 +51,7 @@ def post_event(stack: Stack, event: str, payload: dict, event_id: str | None = N
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
-def android(request: pytest.FixtureRequest, twilio_standin, android_standin: AndroidSmsStandIn) -> Iterator[Stack]:  # noqa: ANN001, F811
+def android(request: pytest.FixtureRequest, twilio_standin, android_standin: AndroidSmsStandIn) -> Iterator[Stack]:  # noqa: ANN001
     """The pipeline with the Android gateway configured (and Twilio too: replies follow the channel)."""
     url = request.getfixturevalue(f"{request.param}_url")
     built = _stack(request.param, url, twilio_standin, android_sms_api_url=android_standin.base_url,

@@ -124,8 +124,9 @@ class AndroidSmsStandIn:
         message_id = body.get("id") or f"standin{len(self.requests):013d}"
         self.known_ids.add(message_id)
         recipients = [{"phoneNumber": n, "state": "Pending", "error": None} for n in body["phoneNumbers"]]
+        states = {"Pending": "2026-11-23T10:00:00.000+07:00"}
         self._answer(handler, record, 202, {"id": message_id, "state": "Pending", "recipients": recipients,
-                                            "isEncrypted": False, "states": {"Pending": "2026-11-23T10:00:00.000+07:00"}})
+                                            "isEncrypted": False, "states": states})
 
     @staticmethod
     def _problem(body: Any) -> str | None:
