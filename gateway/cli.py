@@ -67,6 +67,7 @@ def up(host: str, port: int) -> None:
     threading.Thread(target=run_forever, args=(runtime,), kwargs={"stop": stop}, daemon=True,
                      name="sambat-scheduler").start()
     worker = _start_worker_process(settings) if settings.redis_url else None
+    services = _start_channel_services(runtime, stop)
     # SIGTERM (systemd, docker stop, a test) must run the clean-up below, like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     click.echo(f"Sambat is up on http://{host}:{port}/  (Ctrl-C to stop)")
@@ -76,9 +77,24 @@ def up(host: str, port: int) -> None:
         run_simple(host, port, app, threaded=True, use_reloader=False)
     finally:
         stop.set()
+        for service in services:
+            service.stop()
         if worker is not None:
             worker.terminate()
             worker.wait(timeout=10)
+
+
+def _start_channel_services(runtime, stop: threading.Event) -> list:  # noqa: ANN001
+    """Long-running parts of channels that `up` runs too (the SMTP listener when smtp.enabled)."""
+    from channels import registry
+
+    services = []
+    for spec in registry.specs():
+        if spec.services is not None:
+            services.extend(spec.services(runtime, stop))
+    if services:
+        click.echo(f"SMTP listener on {runtime.settings.smtp_listen}: mail to Sambat becomes complaints")
+    return services
 
 
 def _start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
@@ -182,6 +198,53 @@ def sms(sender: str, text: str) -> None:
         store_and_enqueue(app.extensions["sambat"], message)
         while queue.run_pending():
             pass
+
+
+@main.command()
+@click.option("--listen", default=None, help="host:port to listen on [default: smtp.listen or SAMBAT_SMTP_LISTEN]")
+def smtp(listen: str | None) -> None:
+    """Receive complaints by e-mail: an SMTP listener for a mail route (MX or relay) pointed at Sambat."""
+    _configure_logging()
+    settings = _local_settings()
+    if listen:
+        settings = _with(settings, smtp_listen=listen)
+    from channels.smtp_listener import serve_forever
+    from gateway.app import create_app
+    from models.migrate import upgrade
+
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    click.echo(f"SMTP listener on {settings.smtp_listen} (Ctrl-C to stop)")
+    serve_forever(app.extensions["sambat"])
+
+
+@main.command()
+def imap() -> None:
+    """Take complaints from an existing mailbox: poll (or IDLE on) imap.folder of imap.host."""
+    _configure_logging()
+    settings = _local_settings()
+    if not settings.imap_host:
+        raise click.ClickException("imap.host (SAMBAT_IMAP_HOST): required for `sambat imap`")
+    from channels.imap_poller import run_forever
+    from gateway.app import create_app
+    from models.migrate import upgrade
+
+    upgrade(settings.database_url)
+    app = create_app(settings)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"Polling {settings.imap_folder} on {settings.imap_host} as {settings.imap_username} (Ctrl-C to stop)")
+    try:
+        run_forever(app.extensions["sambat"], stop)
+    except KeyboardInterrupt:
+        stop.set()
+
+
+def _with(settings: Settings, **overrides: object) -> Settings:
+    try:
+        return settings.with_overrides(**overrides)
+    except ConfigError as error:
+        raise click.ClickException(f"configuration error: {error}") from None
 
 
 def _local_settings() -> Settings:
