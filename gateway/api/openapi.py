@@ -107,7 +107,9 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "multipart/form-data": {"schema": multipart},
                 }},
                 "responses": {
-                    "201": _ok("Filed; the ticket code is in the body", complaint_ref),
+                    "201": {**_ok("Filed; the ticket code is in the body", complaint_ref), "links": {
+                        "GetComplaint": {"operationId": "getComplaint",
+                                         "parameters": {"code": "$response.body#/ticket_code"}}}},
                     "200": _ok("A repeated Idempotency-Key: the complaint filed the first time", complaint_ref),
                     "400": _error("The body is not a JSON object, or a bad Idempotency-Key"),
                     "401": _error("No API key, or not a valid one"),
