@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from channels.base import OutboundMessage, RecipientOptedOut, SendError, StatusReport
 from gateway.runtime import Runtime, current_runtime
+from gateway.throttle import pace
 from models import STATUS_RANK, Contact, Outbox, utcnow
 from models.message import CLAIMED, PENDING, RETRY
 
@@ -53,6 +54,13 @@ def deliver(runtime: Runtime, outbox_id: int) -> str | None:
         if not claimed:
             return None
         row = session.get(Outbox, outbox_id)
+        # Pace per provider (gateway.throttle): replies may wait for a reserved slot, updates step back.
+        defer = pace(runtime.throttle, row.channel, row.id, urgent=row.kind != "status_update")
+        if defer:
+            row.status, row.attempts, row.next_attempt_at = RETRY, row.attempts - 1, now + timedelta(seconds=defer)
+            row.last_error = f"throttled: {row.channel} is at its send rate; next try in {defer:.0f} s"
+            session.commit()
+            return RETRY
         sender = runtime.senders.get(row.channel)
         message = OutboundMessage(
             outbox_id=row.id, medium=row.medium, recipient=row.recipient, body=row.body, sender=row.sender,

@@ -29,6 +29,7 @@ class Runtime:
     queue: JobQueue
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)
+    throttle: Any = None  # gateway.throttle.Throttle: per-provider send rates
 
     @property
     def default_sms_sender(self) -> str:
@@ -100,8 +101,10 @@ def build_runtime(settings: Settings, queue: JobQueue | None = None,
             if sender is not None:
                 senders[spec.name] = sender
     channels = {spec.name: spec.build_channel(settings) for spec in specs if spec.build_channel}
+    from gateway.throttle import build_throttle
+
     return Runtime(settings=settings, db=Database(settings.database_url), queue=queue, senders=senders,
-                   channels=channels)
+                   channels=channels, throttle=build_throttle(settings, queue))
 
 
 def sync_agencies(runtime: Runtime) -> None:
