@@ -191,6 +191,7 @@ def _confirmation(session: Session, runtime: Runtime, complaint: Complaint, cont
                   **ticket_values(complaint))
     outbox = add_message(session, dedupe_key=f"reply:{row.id}", kind=template, channel=channel,
                          medium=address.medium, recipient=address.recipient, sender=address.sender, body=body,
-                         contact_id=contact.id, complaint_id=complaint.id, inbound_message_id=row.id)
+                         contact_id=contact.id, complaint_id=complaint.id, inbound_message_id=row.id,
+                         subject=address.subject, in_reply_to=address.in_reply_to, references=address.references)
     session.flush()
     return outbox, "email" if address.medium == "email" else "sms"

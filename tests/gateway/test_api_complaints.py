@@ -16,7 +16,7 @@ from stdnum import damm
 from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
-from models import ApiKey, Attachment, Complaint, InboundMessage
+from models import ApiKey, Attachment, Complaint, InboundMessage, Outbox
 from tests.conftest import Stack
 from tests.gateway.intake_support import assert_clean, new_api_key, photo, web_stack_fixture  # noqa: F401
 from tests.support.twilio_standin import TwilioStandIn
@@ -151,3 +151,15 @@ def test_lists_for_the_app(api: Api) -> None:
 def test_category_places_a_complaint_the_router_could_not(api: Api) -> None:
     body = api.call("POST", "/complaints", json={"text": "tolong dibantu pak", "category": "sampah"}).json
     assert body["agency"]["code"] == "DLH" and body["category"] == "sampah"
+
+
+def test_email_only_citizen_is_confirmed_by_the_email_channel(api: Api) -> None:
+    body = api.call("POST", "/complaints", json={"text": "jalan rusak di Jl. Ijen", "email": "warga@example.id"}).json
+    with api.stack.runtime.db.session() as session:
+        rows = session.scalars(select(Outbox)).all()
+    if "email" not in api.stack.runtime.senders:
+        assert body["confirmation"] == "none" and rows == []
+        return
+    [row] = rows
+    assert body["confirmation"] == "email" and (row.medium, row.recipient) == ("email", "warga@example.id")
+    assert row.subject and body["display_code"] in row.subject and body["display_code"] in row.body
