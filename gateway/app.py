@@ -42,6 +42,9 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     from gateway.intake.setup import init_intake  # web form, ticket page, JSON API, Open311 (issue 5)
 
     init_intake(app)
+    from gateway.admin.setup import init_admin  # the admin console and /transparansi (issue 4)
+
+    init_admin(app)
     _register_health(app)
     if isinstance(runtime.queue, EmbeddedQueue) and start_embedded:
         runtime.queue.start(app)

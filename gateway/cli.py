@@ -281,6 +281,10 @@ from gateway.intake.cli import apikeys  # noqa: E402 - API keys of client apps (
 
 main.add_command(apikeys)
 
+from gateway.admin.cli import users  # noqa: E402 - console users (issue 4)
+
+main.add_command(users)
+
 try:  # the router's command lives beside the router's work (issue 3)
     from gateway.cli_route import route_command
 

@@ -7,13 +7,14 @@ contact (its outbox key is the event's id), so a retried request never notifies 
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.outbox import add_message, send_outbound
 from gateway.queue import DEFAULT
 from gateway.replies import render
 from gateway.runtime import Runtime
-from models import Complaint, InboundMessage, Outbox, StatusEvent, utcnow
+from models import Complaint, ComplaintMerge, InboundMessage, Outbox, StatusEvent, utcnow
 from models.complaint import COMPLAINT_STATUSES
 from models.tickets import format_ticket_code
 
@@ -47,15 +48,35 @@ def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_s
     complaint.status, complaint.updated_at = to_status, utcnow()
     session.add(event)
     session.flush()
-    return event, (_write_update(session, runtime, complaint, event) if notify else None)
+    if not notify:
+        return event, None
+    row = _write_update(session, runtime, complaint, event)
+    _write_merged_updates(session, runtime, complaint, event)
+    return event, row
 
 
-def _write_update(session: Session, runtime: Runtime, complaint: Complaint, event: StatusEvent) -> Outbox | None:
-    contact = complaint.contact
+def _write_merged_updates(session: Session, runtime: Runtime, complaint: Complaint, event: StatusEvent) -> None:
+    """Citizens whose duplicates were merged into this complaint get its update too, once each, on their channel.
+
+    Their outbox rows share the event's key prefix ``event:<id>:``; the admin console enqueues them all.
+    """
+    told = {complaint.contact_id}
+    duplicates = list(session.scalars(select(Complaint).join(ComplaintMerge, ComplaintMerge.merged_id == Complaint.id)
+                                      .where(ComplaintMerge.kept_id == complaint.id).order_by(Complaint.id)))
+    for duplicate in duplicates:
+        if duplicate.contact_id not in told:
+            told.add(duplicate.contact_id)
+            _write_update(session, runtime, complaint, event, via=duplicate)
+
+
+def _write_update(session: Session, runtime: Runtime, complaint: Complaint, event: StatusEvent,
+                  via: Complaint | None = None) -> Outbox | None:
+    via = via or complaint  # a merged duplicate: its citizen, reached the way they wrote in
+    contact = via.contact
     if contact is None or contact.opted_out:
         return None
-    origin = session.get(InboundMessage, complaint.inbound_message_id) if complaint.inbound_message_id else None
-    routed = runtime.update_address(complaint, contact, origin)
+    origin = session.get(InboundMessage, via.inbound_message_id) if via.inbound_message_id else None
+    routed = runtime.update_address(via, contact, origin)
     if routed is None:
         return None
     channel, address = routed

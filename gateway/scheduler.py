@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from gateway.outbox import send_outbound
 from gateway.pipeline import process_inbound
 from gateway.queue import HIGH
+from gateway.reminders import deadline_work
 from gateway.runtime import Runtime
 from models import InboundMessage, Outbox, utcnow
 from models.message import CLAIMED, PENDING, RETRY
@@ -80,6 +81,7 @@ def run_forever(runtime: Runtime, interval: float = 5.0, stop: threading.Event |
         started = time.monotonic()
         try:
             sweep_once(runtime)
+            deadline_work(runtime)  # reminders and escalation (issue 4), at most once a minute
         except Exception:  # noqa: BLE001 - keep the scheduler alive through a database blip
             log.exception("sweep failed; trying again in %ss", interval)
         stop.wait(max(0.0, interval - (time.monotonic() - started)))

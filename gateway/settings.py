@@ -95,6 +95,9 @@ class Settings:
     imap_folder: str = "INBOX"
     imap_interval: float = 60
     send_rates: Mapping[str, str] = field(default_factory=dict)
+    # The admin console and deadlines (issue 4); checked by gateway.deadlines and gateway.admin.config.
+    deadlines: Mapping[str, Any] = field(default_factory=dict)
+    admin: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def outbound_sms_provider(self) -> str:
@@ -196,6 +199,8 @@ FILE_KEYS = {
     ("imap", "folder"): "imap_folder",
     ("imap", "interval"): "imap_interval",
     ("send_rates",): "send_rates",
+    ("deadlines",): "deadlines",
+    ("admin",): "admin",
 }
 SECRET_FIELDS = {"database_url", "redis_url", "secret_key", "twilio_account_sid", "twilio_auth_token",
                  "android_sms_password", "android_sms_signing_key", "mail_password", "imap_password"}
@@ -323,6 +328,9 @@ def _validate(settings: Settings, source: str) -> None:
     from channels.config import validate_channels  # the channels' own keys (issue 6)
 
     validate_channels(settings, source)
+    from gateway.admin.config import validate_admin  # the console and deadlines (issue 4)
+
+    validate_admin(settings, source)
 
 
 def _validate_texts(table: Any, section: str, required: tuple[str, ...], source: str) -> None:

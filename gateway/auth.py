@@ -1,0 +1,170 @@
+"""Who may use the console: users with argon2 password hashes, Flask-Login sessions that expire, roles.
+
+The console keeps one database session per request (:func:`db`), closed when the request ends; the logged-in
+user is loaded into it, so views can change and commit in one place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import abort, current_app, g, redirect, request, session, url_for
+from flask_login import LoginManager, current_user, logout_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from models import Agency, User, utcnow
+from models.user import AGENCY_ADMIN, ROLES
+
+login_manager = LoginManager()
+login_manager.login_view = "admin.login"
+login_manager.login_message = "Silakan masuk untuk membuka halaman itu."
+login_manager.session_protection = "strong"
+hasher = PasswordHasher()
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD = 10
+# Verifying against this keeps a login for an unknown e-mail as slow as one for a known e-mail.
+_DUMMY_HASH = hasher.hash("sambat-dummy-password")
+
+
+class UserError(ValueError):
+    """A user cannot be created or changed as asked; the message names the problem."""
+
+
+def db() -> Session:
+    """The database session of this request (opened on first use, closed at teardown)."""
+    if "sambat_db" not in g:
+        g.sambat_db = current_app.extensions["sambat"].db.sessions()
+    return g.sambat_db
+
+
+def close_db(_error: BaseException | None = None) -> None:
+    """Teardown: roll back anything uncommitted and close the request's session."""
+    session_ = g.pop("sambat_db", None)
+    if session_ is not None:
+        session_.close()
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db().get(User, int(user_id))
+    return user if user is not None and user.active else None
+
+
+def init_auth(app: Any) -> None:
+    """Bind Flask-Login and the request session to the app."""
+    login_manager.init_app(app)
+    app.teardown_appcontext(close_db)
+
+
+def hash_password(password: str) -> str:
+    """An argon2id hash of a password."""
+    return hasher.hash(password)
+
+
+def check_password(session_: Session, user: User | None, password: str) -> bool:
+    """True when the password is the user's; rehashes it when argon2's parameters have changed."""
+    if user is None or not user.active:
+        try:
+            hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return False
+    try:
+        hasher.verify(user.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hasher.hash(password)
+    return True
+
+
+def find_user(session_: Session, email: str) -> User | None:
+    """A user by e-mail address, ignoring case."""
+    return session_.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def create_user(session_: Session, email: str, role: str, password: str, agency_code: str | None = None,
+                name: str | None = None) -> User:
+    """Check and add a user (the caller commits).
+
+    Raises:
+        UserError: a bad e-mail, role, agency or password, or an e-mail already taken, named in the message.
+    """
+    email = email.strip()
+    if not EMAIL.match(email):
+        raise UserError(f"not a valid e-mail address: {email!r}")
+    if role not in ROLES:
+        raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+    if role == AGENCY_ADMIN and not agency_code:
+        raise UserError("an agency-admin needs --agency CODE (the agency whose complaints they handle)")
+    if role != AGENCY_ADMIN and agency_code:
+        raise UserError(f"only an agency-admin belongs to an agency; a {role} has no --agency")
+    if agency_code:
+        agency = session_.get(Agency, agency_code)
+        if agency is None or not agency.active:
+            known = ", ".join(session_.scalars(select(Agency.code).where(Agency.active).order_by(Agency.code)))
+            raise UserError(f"unknown agency {agency_code!r}; known agencies: {known}")
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    if find_user(session_, email) is not None:
+        raise UserError(f"a user with e-mail {email} already exists")
+    user = User(email=email, role=role, agency_code=agency_code, name=name or None,
+                password_hash=hash_password(password), active=True)
+    session_.add(user)
+    session_.flush()
+    return user
+
+
+def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A view only some roles may open; others get 403 (anonymous users are sent to the login page)."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(view)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403, description="Halaman ini bukan untuk peran Anda.")
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+def start_session(user: User) -> None:
+    """Mark the login time; :func:`session_expired` measures idle and total time from it."""
+    now = utcnow().timestamp()
+    session.permanent = True
+    session["admin_login_at"] = now
+    session["admin_seen_at"] = now
+
+
+def session_expired(idle_minutes: int, max_hours: int, now: datetime | None = None) -> bool:
+    """True (and the user logged out) when the session was idle or open too long; else refresh it."""
+    if not current_user.is_authenticated:
+        return False
+    moment = (now or utcnow()).timestamp()
+    login_at, seen_at = session.get("admin_login_at", 0), session.get("admin_seen_at", 0)
+    if moment - seen_at > idle_minutes * 60 or moment - login_at > max_hours * 3600:
+        logout_user()
+        for key in ("admin_login_at", "admin_seen_at"):
+            session.pop(key, None)
+        return True
+    if request.endpoint != "static":
+        session["admin_seen_at"] = moment
+    return False
+
+
+def login_redirect() -> Any:
+    """Back to the login page, keeping where the user wanted to go."""
+    return redirect(url_for("admin.login", next=request.full_path if request.method == "GET" else None))

@@ -1,0 +1,217 @@
+"""Deadlines in Indonesian working days: weekends, national holidays, cuti bersama and the city's own days off.
+
+The ``deadlines:`` section of config.yaml gives acknowledge / respond / resolve in working days (defaults 1, 3
+and 7), per agency and optionally per category. A deadline falls the given number of working days after the
+complaint reached the agency, at the same time of day ("1x24 jam" on working days). A complaint that arrives
+on a day off starts its clock at 00:00 of the next working day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import holidays
+
+STAGES = ("acknowledge", "respond", "resolve")
+DEFAULT_DAYS = {"acknowledge": 1, "respond": 3, "resolve": 7}
+TOP_KEYS = {*STAGES, "cuti_bersama", "days_off", "remind_before_hours", "escalate_to_viewers_after_days", "agencies"}
+
+
+def _config_error(message: str) -> Exception:
+    from gateway.settings import ConfigError
+
+    return ConfigError(message)
+
+
+class WorkingCalendar:
+    """Which days are working days in one time zone, and arithmetic over them.
+
+    Args:
+        timezone: the city's zone, e.g. ``Asia/Jakarta``.
+        cuti_bersama: also take the collective leave days (the holidays package's ``government`` category
+            for ID, from the joint ministerial decree) as days off.
+        days_off: further days off (a decree newer than the package, a city holiday).
+    """
+
+    def __init__(self, timezone: str = "Asia/Jakarta", cuti_bersama: bool = True, days_off: tuple[date, ...] = ()):
+        self.zone = ZoneInfo(timezone)
+        categories = ("public", "government") if cuti_bersama else ("public",)
+        self.holidays = holidays.country_holidays("ID", categories=categories, language="id")
+        self.days_off = frozenset(days_off)
+
+    def is_working_day(self, day: date) -> bool:
+        """Monday to Friday, and neither a holiday nor a configured day off."""
+        return day.weekday() < 5 and day not in self.holidays and day not in self.days_off
+
+    def day_off_name(self, day: date) -> str | None:
+        """Why a day is off ("Sabtu", "Hari Raya Idul Fitri", "libur daerah"), or None on a working day."""
+        if day in self.days_off:
+            return "libur tambahan (config)"
+        if day in self.holidays:
+            return self.holidays.get(day)
+        return ("Sabtu", "Minggu")[day.weekday() - 5] if day.weekday() >= 5 else None
+
+    def add_working_days(self, start: datetime, days: int) -> datetime:
+        """The moment ``days`` working days after ``start`` (aware), in UTC.
+
+        The time of day is kept; a start on a day off counts from 00:00 of the next working day.
+        """
+        local = start.astimezone(self.zone)
+        day, clock = local.date(), local.time().replace(tzinfo=None)
+        if not self.is_working_day(day):
+            day, clock = self.next_working_day(day), time(0, 0)
+        for _ in range(days):
+            day = self.next_working_day(day)
+        return datetime.combine(day, clock, tzinfo=self.zone).astimezone(UTC)
+
+    def next_working_day(self, day: date) -> date:
+        """The first working day after ``day``."""
+        day += timedelta(days=1)
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return day
+
+
+@dataclass(frozen=True)
+class DeadlinePolicy:
+    """The deadlines section, checked: days per stage for each agency and category, and escalation timing."""
+
+    default: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_DAYS))
+    agencies: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    categories: Mapping[tuple[str, str], Mapping[str, int]] = field(default_factory=dict)
+    cuti_bersama: bool = True
+    days_off: tuple[date, ...] = ()
+    remind_before_hours: float = 4
+    escalate_to_viewers_after_days: int = 2
+    timezone: str = "Asia/Jakarta"
+
+    def days(self, agency: str | None, category: str | None = None) -> dict[str, int]:
+        """Working days per stage for an agency's complaint of a category (most specific setting wins)."""
+        days = dict(self.default)
+        days.update(self.agencies.get(agency or "", {}))
+        days.update(self.categories.get((agency or "", category or ""), {}))
+        return days
+
+    def calendar(self) -> WorkingCalendar:
+        """The working-day calendar (built once per policy)."""
+        cached = _CALENDARS.get(self)
+        if cached is None:
+            cached = _CALENDARS[self] = WorkingCalendar(self.timezone, self.cuti_bersama, self.days_off)
+        return cached
+
+    def due_dates(self, assigned_at: datetime, agency: str, category: str | None = None) -> dict[str, datetime]:
+        """The deadline of each stage for a complaint given to ``agency`` at ``assigned_at``."""
+        calendar = self.calendar()
+        return {stage: calendar.add_working_days(assigned_at, days)
+                for stage, days in self.days(agency, category).items()}
+
+    def __hash__(self) -> int:
+        return hash((tuple(sorted(self.default.items())), self.cuti_bersama, self.days_off, self.timezone,
+                     tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.agencies.items())),
+                     tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.categories.items()))))
+
+
+_CALENDARS: dict[DeadlinePolicy, WorkingCalendar] = {}
+
+
+def policy(settings: Any) -> DeadlinePolicy:
+    """The deadline policy of these settings (validated when the settings were loaded)."""
+    return parse_deadlines(settings.deadlines or {}, settings, "config")
+
+
+def validate_deadlines(settings: Any, source: str) -> None:
+    """Check the deadlines section; raise ConfigError naming the first bad key."""
+    parse_deadlines(settings.deadlines or {}, settings, source)
+
+
+def parse_deadlines(section: Any, settings: Any, source: str) -> DeadlinePolicy:
+    """Read the ``deadlines:`` section of config.yaml into a policy, naming the key of any mistake."""
+    if not isinstance(section, Mapping):
+        raise _config_error(f"{source}: deadlines: must be a mapping")
+    unknown = sorted(set(section) - TOP_KEYS)
+    if unknown:
+        raise _config_error(f"{source}: deadlines.{unknown[0]}: unknown key (known: {', '.join(sorted(TOP_KEYS))})")
+    default = {**DEFAULT_DAYS, **_stage_days(section, "deadlines", source)}
+    _check_order(default, "deadlines", source)
+    known_agencies = {agency.code for agency in settings.routing.agencies} if settings.routing is not None else None
+    known_categories = {str(category.get("code")) for category in settings.categories if isinstance(category, Mapping)}
+    agencies: dict[str, dict[str, int]] = {}
+    categories: dict[tuple[str, str], dict[str, int]] = {}
+    for code, entry in (section.get("agencies") or {}).items():
+        key = f"deadlines.agencies.{code}"
+        if known_agencies is not None and code not in known_agencies:
+            raise _config_error(f"{source}: {key}: no agency with code {code!r} in the agencies section")
+        if not isinstance(entry, Mapping):
+            raise _config_error(f"{source}: {key}: must be a mapping of stage to working days")
+        extra = sorted(set(entry) - {*STAGES, "categories"})
+        if extra:
+            raise _config_error(f"{source}: {key}.{extra[0]}: unknown key (known: {', '.join(STAGES)}, categories)")
+        agencies[code] = _stage_days(entry, key, source)
+        _check_order({**default, **agencies[code]}, key, source)
+        for category, days in (entry.get("categories") or {}).items():
+            where = f"{key}.categories.{category}"
+            if category not in known_categories:
+                raise _config_error(f"{source}: {where}: no category {category!r} in intake.categories")
+            if not isinstance(days, Mapping) or set(days) - set(STAGES):
+                raise _config_error(f"{source}: {where}: must be a mapping of {', '.join(STAGES)} to working days")
+            categories[(code, category)] = _stage_days(days, where, source)
+            _check_order({**default, **agencies[code], **categories[(code, category)]}, where, source)
+    return DeadlinePolicy(
+        default=default, agencies=agencies, categories=categories,
+        cuti_bersama=_flag(section.get("cuti_bersama", True), "deadlines.cuti_bersama", source),
+        days_off=_days_off(section.get("days_off") or [], source),
+        remind_before_hours=_number(section.get("remind_before_hours", 4), "deadlines.remind_before_hours", source),
+        escalate_to_viewers_after_days=_whole(section.get("escalate_to_viewers_after_days", 2),
+                                              "deadlines.escalate_to_viewers_after_days", source, low=0),
+        timezone=str(settings.timezone),
+    )
+
+
+def _stage_days(entry: Mapping[str, Any], key: str, source: str) -> dict[str, int]:
+    return {stage: _whole(entry[stage], f"{key}.{stage}", source, low=1) for stage in STAGES if stage in entry}
+
+
+def _check_order(days: Mapping[str, int], key: str, source: str) -> None:
+    if not days["acknowledge"] <= days["respond"] <= days["resolve"]:
+        raise _config_error(f"{source}: {key}: acknowledge <= respond <= resolve must hold, got "
+                            f"{days['acknowledge']}, {days['respond']}, {days['resolve']}")
+
+
+def _whole(value: Any, key: str, source: str, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 365:
+        raise _config_error(f"{source}: {key}: must be a whole number of working days from {low} to 365, got {value!r}")
+    return value
+
+
+def _number(value: Any, key: str, source: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 240:
+        raise _config_error(f"{source}: {key}: must be a number of hours from 0 to 240, got {value!r}")
+    return float(value)
+
+
+def _flag(value: Any, key: str, source: str) -> bool:
+    if not isinstance(value, bool):
+        raise _config_error(f"{source}: {key}: must be true or false, got {value!r}")
+    return value
+
+
+def _days_off(values: Any, source: str) -> tuple[date, ...]:
+    if not isinstance(values, list):
+        raise _config_error(f"{source}: deadlines.days_off: must be a list of dates like 2026-03-20")
+    days = []
+    for index, value in enumerate(values):
+        if isinstance(value, datetime):
+            value = value.date()
+        if isinstance(value, str):
+            try:
+                value = date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        if not isinstance(value, date):
+            raise _config_error(f"{source}: deadlines.days_off[{index}]: not a date like 2026-03-20: {value!r}")
+        days.append(value)
+    return tuple(sorted(days))
