@@ -122,3 +122,16 @@ def text_in(stack: Stack, body: str, sender: str = CITIZEN) -> None:
     response = post_twilio(stack.client, SMS_PATH, form(SMS, Body=body, From=sender, MessageSid=sid,
                                                          SmsMessageSid=sid, SmsSid=sid))
     assert response.status_code == 200, response.text
+
+
+def sms_complaint(stack: Stack, body: str, sender: str = CITIZEN) -> Complaint:
+    """A citizen's SMS through the real webhook and queue; returns the complaint it made."""
+    text_in(stack, body, sender)
+    stack.work()
+    with stack.runtime.db.session() as session:
+        return session.scalars(select(Complaint).order_by(Complaint.id.desc()).limit(1)).one()
+
+
+def sms_to(standin: Any, phone: str) -> list[str]:
+    """The bodies of every SMS the Twilio stand-in got for a phone, in order."""
+    return [message["body"] for message in standin.messages_sent() if message["to"] == phone]

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.admin import bp
 from models import Attachment, User
-from tests.gateway.admin.conftest import DISHUB, DLH, SUPER, VIEWER, Admin
+from tests.gateway.admin.conftest import DISHUB, SUPER, VIEWER, Admin
 
 ANON, SUPER_ROLE, AGENCY, VIEW = "anonymous", "super-admin", "other-agency-admin", "viewer"
 LOGIN = "login"  # a redirect to the login page

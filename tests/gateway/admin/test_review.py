@@ -1,0 +1,161 @@
+"""The super-admin's review queue on both stacks: SMS in, unrouted, assigned with one click or many at once,
+rejected with or without a reply, merged (every citizen follows the kept ticket), and bounced back by agencies."""
+
+from __future__ import annotations
+
+from html import unescape
+
+from sqlalchemy import select
+
+from gateway.admin.assignments import open_assignment
+from models import AuditEntry, Complaint, ComplaintMerge, Contact, StatusEvent
+from models.complaint import ASSIGNED, MERGED, NEW, REJECTED
+from models.tickets import format_ticket_code
+from tests.gateway.admin.conftest import CITIZEN, DISHUB, SUPER, Admin, sms_complaint, sms_to
+
+UNROUTED = "halo ada masalah di depan rumah saya tolong dicek"
+NEIGHBOUR, THIRD = "+6285655512345", "+6281311122233"
+
+
+def _get(admin: Admin, complaint_id: int) -> Complaint:
+    with admin.stack.runtime.db.session() as session:
+        complaint = session.get(Complaint, complaint_id)
+        complaint.contact  # noqa: B018 - load it before the session closes
+        return complaint
+
+
+def test_unrouted_sms_waits_in_the_queue_with_the_router_evidence(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    complaint = sms_complaint(admin.stack, "lampu jalan mati dan sampah menumpuk di dekat taman")
+    assert complaint.status == NEW, complaint.routing
+    page = admin.as_user(SUPER).get("/admin/review")
+    assert page.status_code == 200
+    assert format_ticket_code(complaint.ticket_code) in page.text
+    for candidate in complaint.routing["candidates"][:2]:
+        assert f'value="{complaint.id}|{candidate["agency"]}"' in page.text
+        assert ", ".join(candidate["matched"]) in page.text
+
+
+def test_one_click_assigns_notifies_clocks_and_audits(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    complaint = sms_complaint(admin.stack, UNROUTED)
+    response = admin.as_user(SUPER).post("/admin/review", {"one": f"{complaint.id}|DISHUB"})
+    assert response.status_code == 302
+    admin.stack.work()
+    assigned = _get(admin, complaint.id)
+    assert (assigned.status, assigned.agency_code) == (ASSIGNED, "DISHUB")
+    update = sms_to(twilio_standin, CITIZEN)[-1]
+    assert update == f"Tiket {format_ticket_code(complaint.ticket_code)}: Diteruskan ke dinas. Dinas Perhubungan"
+    with admin.stack.runtime.db.session() as session:
+        event = session.scalars(select(StatusEvent).where(StatusEvent.complaint_id == complaint.id)
+                                .order_by(StatusEvent.id.desc())).first()
+        assert (event.actor, event.from_status, event.to_status) == (SUPER, NEW, ASSIGNED)
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "complaint.assign"))
+        assert entry.actor == SUPER and entry.object_id == format_ticket_code(complaint.ticket_code)
+        assert entry.before == {"status": "new", "agency": None}
+        assert entry.after == {"status": "assigned", "agency": "DISHUB"}
+        clock = open_assignment(session, complaint.id)
+        assert clock.agency_code == "DISHUB" and clock.assigned_at == event.created_at
+        assert clock.acknowledge_due > clock.assigned_at
+    assert format_ticket_code(complaint.ticket_code) not in admin.as_user(SUPER).get("/admin/review").text
+
+
+def test_many_at_once(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    first = sms_complaint(admin.stack, UNROUTED)
+    second = sms_complaint(admin.stack, "tolong dibantu pak masalah di gang kami", NEIGHBOUR)
+    response = admin.as_user(SUPER).post("/admin/review", {"ids": [str(first.id), str(second.id)],
+                                                           "action": "assign", "agency": "DLH"})
+    assert response.status_code == 302
+    assert {_get(admin, first.id).agency_code, _get(admin, second.id).agency_code} == {"DLH"}
+
+
+def test_not_a_complaint_gets_a_polite_reply_and_spam_gets_none(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    polite = sms_complaint(admin.stack, "selamat pagi pak, terima kasih banyak")
+    spam = sms_complaint(admin.stack, "PROMO pinjaman cepat cair klik link", NEIGHBOUR)
+    console = admin.as_user(SUPER)
+    response = console.post(f"/admin/complaints/{polite.ticket_code}/reject", {"reason": "not_complaint"})
+    assert response.status_code == 302
+    assert console.post("/admin/review", {"ids": [str(spam.id)], "action": "reject:spam"}).status_code == 302
+    admin.stack.work()
+    assert _get(admin, polite.id).status == _get(admin, spam.id).status == REJECTED
+    reply = sms_to(twilio_standin, CITIZEN)[-1]
+    assert reply.startswith(f"Tiket {format_ticket_code(polite.ticket_code)}: Ditolak. Pesan Anda bukan aduan")
+    assert len(reply) <= 160
+    assert len(sms_to(twilio_standin, NEIGHBOUR)) == 1  # only the ticket reply; spam gets nothing more
+
+
+def test_merged_citizens_all_get_the_kept_tickets_updates(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    kept = sms_complaint(admin.stack, "lampu pju mati di jl danau toba", CITIZEN)
+    duplicate = sms_complaint(admin.stack, "pju danau toba mati sudah 3 hari", NEIGHBOUR)
+    earlier = sms_complaint(admin.stack, "lampu jalan danau toba padam", THIRD)
+    console = admin.as_user(SUPER)
+    # THIRD was merged into the duplicate first; merging the duplicate into kept carries THIRD along.
+    assert console.post(f"/admin/complaints/{earlier.ticket_code}/merge",
+                        {"kept": format_ticket_code(duplicate.ticket_code)}).status_code == 302
+    assert console.post(f"/admin/complaints/{duplicate.ticket_code}/merge",
+                        {"kept": kept.ticket_code}).status_code == 302
+    admin.stack.work()
+    kept_code = format_ticket_code(kept.ticket_code)
+    assert sms_to(twilio_standin, NEIGHBOUR)[-1].endswith(f"Digabung dengan tiket {kept_code}; kabar selanjutnya "
+                                                          "lewat tiket itu.")
+    assert f"tiket {kept_code}" in sms_to(twilio_standin, THIRD)[-1]
+    with admin.stack.runtime.db.session() as session:
+        links = {(link.merged_id, link.kept_id) for link in session.scalars(select(ComplaintMerge))}
+        assert links == {(duplicate.id, kept.id), (earlier.id, kept.id)}
+        assert session.get(Complaint, duplicate.id).status == MERGED
+        session.get(Contact, earlier.contact_id).opted_out = True  # THIRD texted STOP meanwhile
+        session.commit()
+    agency = admin.as_user(DISHUB)
+    assert agency.post(f"/admin/complaints/{kept.ticket_code}/status",
+                       {"to": "resolved", "note": "PJU sudah diganti."}).status_code == 302
+    admin.stack.work()
+    resolved = f"Tiket {kept_code}: Selesai. PJU sudah diganti."
+    assert sms_to(twilio_standin, CITIZEN)[-1] == resolved
+    assert sms_to(twilio_standin, NEIGHBOUR)[-1] == resolved
+    assert resolved not in sms_to(twilio_standin, THIRD)
+
+
+def test_bounce_comes_back_to_review_with_the_reason_and_stays_private(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    complaint = sms_complaint(admin.stack, "lampu pju mati di jl danau toba")
+    assert complaint.agency_code == "DISHUB"
+    sent_before = len(sms_to(twilio_standin, CITIZEN))
+    response = admin.as_user(DISHUB).post(f"/admin/complaints/{complaint.ticket_code}/bounce",
+                                          {"reason": "Lampu taman milik DLH, bukan PJU."})
+    assert response.status_code == 302 and response.location.endswith("/admin/queue")
+    admin.stack.work()
+    bounced = _get(admin, complaint.id)
+    assert (bounced.status, bounced.agency_code) == (NEW, None)
+    assert len(sms_to(twilio_standin, CITIZEN)) == sent_before  # internal: the citizen is not told
+    queue = admin.as_user(SUPER).get("/admin/review").text
+    assert "Dikembalikan oleh <b>DISHUB</b>" in queue and "Lampu taman milik DLH, bukan PJU." in queue
+    assert "Lampu taman milik DLH" not in admin.stack.client.get(f"/tiket/{complaint.ticket_code}").text
+    with admin.stack.runtime.db.session() as session:
+        assert open_assignment(session, complaint.id) is None
+    # The agency no longer sees it.
+    assert admin.as_user(DISHUB).get(f"/admin/complaints/{complaint.ticket_code}").status_code == 404
+
+
+def test_counters_show_the_queue_growing_and_shrinking(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    first = sms_complaint(admin.stack, UNROUTED)
+    sms_complaint(admin.stack, "tolong dibantu pak masalah di gang kami", NEIGHBOUR)
+    admin.as_user(SUPER).post("/admin/review", {"one": f"{first.id}|DLH"})
+    from gateway.admin.review import queue_counters
+
+    with admin.stack.app.app_context(), admin.stack.runtime.db.session() as session:
+        counters = queue_counters(session)
+    assert counters["size"] == 1
+    assert (counters["per_day"][-1].came_in, counters["per_day"][-1].went_out) == (2, 1)
+
+
+def test_refused_actions_change_nothing(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    complaint = sms_complaint(admin.stack, UNROUTED)
+    console = admin.as_user(SUPER)
+    response = console.post("/admin/review", {"ids": [str(complaint.id)], "action": "merge", "kept": "1234 5670"})
+    assert response.status_code == 400 and "Tiket tujuan penggabungan tidak ditemukan" in response.text
+    response = console.post("/admin/review", {"one": f"{complaint.id}|PLN"})
+    assert response.status_code == 409 and "Dinas 'PLN' tidak dikenal" in unescape(response.text)
+    response = console.post("/admin/review", {"ids": ["999999"], "action": "assign", "agency": "DLH"})
+    assert response.status_code == 404
+    response = console.post(f"/admin/complaints/{complaint.ticket_code}/merge", {"kept": complaint.ticket_code})
+    assert response.status_code == 409 and "dirinya sendiri" in response.text
+    response = console.client.post("/admin/review", data={"one": f"{complaint.id}|DLH"})  # no CSRF token
+    assert response.status_code == 400 and "Token formulir tidak sah" in response.text
+    assert _get(admin, complaint.id).status == NEW
