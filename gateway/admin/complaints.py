@@ -16,7 +16,7 @@ from sqlalchemy import case, select
 
 from gateway.admin import bp
 from gateway.admin.actions import AGENCY_STEPS, ActionError, advance, assign, bounce, merge, reject
-from gateway.admin.assignments import OPEN_STATUSES, current_assignment, sync_unclocked
+from gateway.admin.assignments import OPEN_STATUSES, current_assignment, sync_assignment, sync_unclocked
 from gateway.admin.config import REJECT_REASONS
 from gateway.admin.scope import STAFF, WORKERS, attachment_or_404, complaint_or_404, may_see, scoped
 from gateway.auth import db, roles_required
@@ -102,6 +102,8 @@ def complaint_page(code: str) -> Any:
                                                      Outbox.contact_id.is_not(None)).order_by(Outbox.id)))
     photos = list(session.scalars(select(Attachment).where(Attachment.complaint_id == complaint.id)
                                   .order_by(Attachment.id)))
+    if sync_assignment(session, policy(current_app.extensions["sambat"].settings), complaint) is not None:
+        session.commit()  # routed by the worker a moment ago: its clock starts now, from the routing event
     clock = current_assignment(session, complaint.id)
     agencies = {a.code: a.name for a in session.scalars(select(Agency).where(Agency.active).order_by(Agency.code))}
     may_act = current_user.role == SUPER_ADMIN or (current_user.role == AGENCY_ADMIN and complaint.agency_code)
