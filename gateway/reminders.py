@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 from gateway.admin.assignments import sync_unclocked
 from gateway.deadlines import STAGES, DeadlinePolicy, policy
-from gateway.notify import enqueue_sends
-from gateway.outbox import add_message
+from gateway.outbox import add_message, send_outbound
+from gateway.queue import DEFAULT
 from gateway.runtime import Runtime
-from models import Assignment, Complaint, DeadlineAlert, Outbox, User, utcnow
+from models import Assignment, Complaint, DeadlineAlert, User, utcnow
 from models.tickets import format_ticket_code
 from models.user import AGENCY_ADMIN, SUPER_ADMIN, VIEWER
 
@@ -69,7 +69,7 @@ def check_deadlines(runtime: Runtime, now: datetime | None = None) -> DeadlineRe
         rows = _due_rows(session, rules, now)
         existing = set(session.scalars(select(DeadlineAlert.key).where(
             DeadlineAlert.assignment_id.in_([row.id for row in rows]))))
-        outbox: list[Outbox] = []
+        outbox: list[int] = []
         for row in rows:
             for key, kind, audience, stage in _alerts_due(rules, row, now):
                 if key in existing:
@@ -80,7 +80,8 @@ def check_deadlines(runtime: Runtime, now: datetime | None = None) -> DeadlineRe
                 setattr(result, COUNTERS[kind], getattr(result, COUNTERS[kind]) + 1)
                 outbox.extend(written)
         result.emails = len(outbox)
-    enqueue_sends(runtime, outbox)
+    for outbox_id in outbox:  # after the commits: the e-mails go behind citizens' replies
+        runtime.queue.enqueue(send_outbound, outbox_id, priority=DEFAULT)
     if result.reminders or result.overdue or result.escalated:
         log.info("deadlines: %s reminders, %s overdue, %s escalated to viewers, %s e-mails",
                  result.reminders, result.overdue, result.escalated, result.emails)
@@ -116,7 +117,7 @@ def _alerts_due(rules: DeadlinePolicy, row: Assignment, now: datetime) -> list[t
 
 
 def _write_alert(session: Session, runtime: Runtime, row: Assignment, key: str, kind: str, audience: str,
-                 stage: str) -> list[Outbox] | None:
+                 stage: str) -> list[int] | None:
     """Insert the alert under its key and its e-mails, in one commit; None when another process won."""
     alert = DeadlineAlert(key=key, kind=kind, audience=audience, stage=stage, assignment_id=row.id,
                           complaint_id=row.complaint_id, agency_code=row.agency_code, due_at=row.due(stage))
@@ -140,7 +141,7 @@ def _write_alert(session: Session, runtime: Runtime, row: Assignment, key: str, 
     except IntegrityError:
         session.rollback()
         return None
-    return rows
+    return [row.id for row in rows]
 
 
 def _email(runtime: Runtime, complaint: Complaint, row: Assignment, kind: str, stage: str) -> tuple[str, str]:
