@@ -36,3 +36,12 @@ def test_upgrade_downgrade_upgrade_without_drift(empty_database: str) -> None:
         drift = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
     engine.dispose()
     assert drift == []
+
+
+def test_one_head() -> None:
+    """Branches written side by side are merged, so `alembic upgrade head` reaches every table."""
+    from alembic.script import ScriptDirectory
+
+    from models.migrate import alembic_config
+
+    assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
