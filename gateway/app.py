@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify
+from flask import Flask, Response, jsonify
+from sqlalchemy.exc import OperationalError
 
 from channels.base import Sender
 from gateway.queue import EmbeddedQueue, JobQueue
@@ -46,9 +47,25 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
 
     init_admin(app)
     _register_health(app)
+    _register_database_errors(app)
     if isinstance(runtime.queue, EmbeddedQueue) and start_embedded:
         runtime.queue.start(app)
     return app
+
+
+def _register_database_errors(app: Flask) -> None:
+    """A lost or unreachable database answers 503 with Retry-After, never a traceback.
+
+    Connections are not pinged before use (models/base.py), so after a database restart one request per
+    process meets a dead connection; the pool is renewed at once and a retry succeeds.
+    """
+
+    @app.errorhandler(OperationalError)
+    def database_unavailable(error: OperationalError) -> Any:
+        log.warning("database unavailable: %s", error.orig)
+        response = Response("Database unavailable, try again shortly.\n", status=503, mimetype="text/plain")
+        response.headers["Retry-After"] = "5"
+        return response
 
 
 def _register_health(app: Flask) -> None:

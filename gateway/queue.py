@@ -47,7 +47,10 @@ class RQQueue:
         return [self.queues[HIGH], self.queues[DEFAULT]]
 
     def enqueue(self, func: Callable[..., Any], *args: Any, priority: str = DEFAULT) -> None:
-        self.queues[priority].enqueue(func, *args, result_ttl=0, failure_ttl=7 * 24 * 3600)
+        # One pipeline, so one round trip to Redis (rq alone makes two: the queue set, then the job).
+        with self.connection.pipeline() as pipeline:
+            self.queues[priority].enqueue(func, *args, result_ttl=0, failure_ttl=7 * 24 * 3600, pipeline=pipeline)
+            pipeline.execute()
 
     def ping(self) -> bool:
         try:

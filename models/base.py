@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Stable constraint names, so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -75,6 +80,24 @@ class Database:
         finally:
             session.close()
 
+    def autocommit(self, work: Callable[[Connection], T]) -> T:
+        """Run ``work`` on a connection in autocommit mode: each statement is committed when it returns.
+
+        For the webhooks' hot path: one INSERT is one round trip, with no BEGIN and COMMIT around it.
+        Connections are not pinged before use (see :func:`make_engine`), so a connection that died
+        (the database restarted) fails here once; the pool is then invalidated and ``work`` runs once
+        more on a fresh connection. ``work`` must therefore be safe to run twice.
+        """
+        for attempt in (1, 2):
+            try:
+                with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+                    return work(connection)
+            except DBAPIError as error:
+                if attempt == 2 or not error.connection_invalidated:
+                    raise
+                log.warning("database connection lost (%s); retrying on a new connection", error.orig)
+        raise AssertionError("unreachable")
+
     def dispose(self) -> None:
         self.engine.dispose()
 
@@ -93,4 +116,9 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping: it costs a round trip on every checkout, a fifth of a webhook's database time
+    # (bench/RESULTS.md). A connection that died is found on first use instead; SQLAlchemy then
+    # invalidates the whole pool, so each process sees one error per database restart: the webhook
+    # retries it (Database.autocommit), jobs are retried by the scheduler's sweep, and the web app
+    # answers 503 (gateway/app.py). Idle connections are recycled before servers or firewalls drop them.
+    return create_engine(url, pool_size=5, max_overflow=10, pool_recycle=1800)
