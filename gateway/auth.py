@@ -102,6 +102,24 @@ def create_user(session_: Session, email: str, role: str, password: str, agency_
     email = email.strip()
     if not EMAIL.match(email):
         raise UserError(f"not a valid e-mail address: {email!r}")
+    check_role(session_, role, agency_code)
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    if find_user(session_, email) is not None:
+        raise UserError(f"a user with e-mail {email} already exists")
+    user = User(email=email, role=role, agency_code=agency_code, name=name or None,
+                password_hash=hash_password(password), active=True)
+    session_.add(user)
+    session_.flush()
+    return user
+
+
+def check_role(session_: Session, role: str, agency_code: str | None) -> None:
+    """A role and agency that go together: an agency-admin has an active agency, nobody else has one.
+
+    Raises:
+        UserError: naming the problem.
+    """
     if role not in ROLES:
         raise UserError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
     if role == AGENCY_ADMIN and not agency_code:
@@ -113,15 +131,6 @@ def create_user(session_: Session, email: str, role: str, password: str, agency_
         if agency is None or not agency.active:
             known = ", ".join(session_.scalars(select(Agency.code).where(Agency.active).order_by(Agency.code)))
             raise UserError(f"unknown agency {agency_code!r}; known agencies: {known}")
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
-    if find_user(session_, email) is not None:
-        raise UserError(f"a user with e-mail {email} already exists")
-    user = User(email=email, role=role, agency_code=agency_code, name=name or None,
-                password_hash=hash_password(password), active=True)
-    session_.add(user)
-    session_.flush()
-    return user
 
 
 def roles_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:

@@ -1,9 +1,11 @@
 """Deadlines in Indonesian working days: weekends, national holidays, cuti bersama and the city's own days off.
 
 The ``deadlines:`` section of config.yaml gives acknowledge / respond / resolve in working days (defaults 1, 3
-and 7), per agency and optionally per category. A deadline falls the given number of working days after the
-complaint reached the agency, at the same time of day ("1x24 jam" on working days). A complaint that arrives
-on a day off starts its clock at 00:00 of the next working day.
+and 7), per agency and optionally per category: ``deadlines.categories.<category>`` for a category at any agency,
+``deadlines.agencies.<code>.categories.<category>`` for one agency's. The most specific setting wins: an agency's
+category, then the category, then the agency, then the defaults. A deadline falls the given number of working
+days after the complaint reached the agency, at the same time of day ("1x24 jam" on working days). A complaint
+that arrives on a day off starts its clock at 00:00 of the next working day.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import holidays
 
 STAGES = ("acknowledge", "respond", "resolve")
 DEFAULT_DAYS = {"acknowledge": 1, "respond": 3, "resolve": 7}
-TOP_KEYS = {*STAGES, "cuti_bersama", "days_off", "remind_before_hours", "escalate_to_viewers_after_days", "agencies"}
+TOP_KEYS = {*STAGES, "cuti_bersama", "days_off", "remind_before_hours", "escalate_to_viewers_after_days", "agencies",
+            "categories"}
 
 
 def _config_error(message: str) -> Exception:
@@ -82,7 +85,8 @@ class DeadlinePolicy:
 
     default: Mapping[str, int] = field(default_factory=lambda: dict(DEFAULT_DAYS))
     agencies: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
-    categories: Mapping[tuple[str, str], Mapping[str, int]] = field(default_factory=dict)
+    categories: Mapping[tuple[str, str], Mapping[str, int]] = field(default_factory=dict)  # (agency, category)
+    category_days: Mapping[str, Mapping[str, int]] = field(default_factory=dict)  # category at any agency
     cuti_bersama: bool = True
     days_off: tuple[date, ...] = ()
     remind_before_hours: float = 4
@@ -93,6 +97,7 @@ class DeadlinePolicy:
         """Working days per stage for an agency's complaint of a category (most specific setting wins)."""
         days = dict(self.default)
         days.update(self.agencies.get(agency or "", {}))
+        days.update(self.category_days.get(category or "", {}))
         days.update(self.categories.get((agency or "", category or ""), {}))
         return days
 
@@ -112,7 +117,8 @@ class DeadlinePolicy:
     def __hash__(self) -> int:
         return hash((tuple(sorted(self.default.items())), self.cuti_bersama, self.days_off, self.timezone,
                      tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.agencies.items())),
-                     tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.categories.items()))))
+                     tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.categories.items())),
+                     tuple(sorted((k, tuple(sorted(v.items()))) for k, v in self.category_days.items()))))
 
 
 _CALENDARS: dict[DeadlinePolicy, WorkingCalendar] = {}
@@ -141,27 +147,33 @@ def parse_deadlines(section: Any, settings: Any, source: str) -> DeadlinePolicy:
     known_categories = {str(category.get("code")) for category in settings.categories if isinstance(category, Mapping)}
     agencies: dict[str, dict[str, int]] = {}
     categories: dict[tuple[str, str], dict[str, int]] = {}
-    for code, entry in (section.get("agencies") or {}).items():
+    category_days: dict[str, dict[str, int]] = {}
+    for category, days in _mapping(section.get("categories"), "deadlines.categories", source).items():
+        where = f"deadlines.categories.{category}"
+        _known_category(category, known_categories, where, source)
+        category_days[category] = _days_only(days, where, source)
+        _check_order({**default, **category_days[category]}, where, source)
+    for code, entry in _mapping(section.get("agencies"), "deadlines.agencies", source).items():
         key = f"deadlines.agencies.{code}"
         if known_agencies is not None and code not in known_agencies:
             raise _config_error(f"{source}: {key}: no agency with code {code!r} in the agencies section")
         if not isinstance(entry, Mapping):
-            raise _config_error(f"{source}: {key}: must be a mapping of stage to working days")
+            raise _config_error(f"{source}: {key}: must be a mapping of stage to working days, got {entry!r}")
         extra = sorted(set(entry) - {*STAGES, "categories"})
         if extra:
             raise _config_error(f"{source}: {key}.{extra[0]}: unknown key (known: {', '.join(STAGES)}, categories)")
         agencies[code] = _stage_days(entry, key, source)
         _check_order({**default, **agencies[code]}, key, source)
-        for category, days in (entry.get("categories") or {}).items():
+        for category, days in category_days.items():
+            _check_order({**default, **agencies[code], **days}, f"deadlines.categories.{category} at {code}", source)
+        for category, days in _mapping(entry.get("categories"), f"{key}.categories", source).items():
             where = f"{key}.categories.{category}"
-            if category not in known_categories:
-                raise _config_error(f"{source}: {where}: no category {category!r} in intake.categories")
-            if not isinstance(days, Mapping) or set(days) - set(STAGES):
-                raise _config_error(f"{source}: {where}: must be a mapping of {', '.join(STAGES)} to working days")
-            categories[(code, category)] = _stage_days(days, where, source)
-            _check_order({**default, **agencies[code], **categories[(code, category)]}, where, source)
+            _known_category(category, known_categories, where, source)
+            categories[(code, category)] = _days_only(days, where, source)
+            _check_order({**default, **agencies[code], **category_days.get(category, {}),
+                          **categories[(code, category)]}, where, source)
     return DeadlinePolicy(
-        default=default, agencies=agencies, categories=categories,
+        default=default, agencies=agencies, categories=categories, category_days=category_days,
         cuti_bersama=_flag(section.get("cuti_bersama", True), "deadlines.cuti_bersama", source),
         days_off=_days_off(section.get("days_off") or [], source),
         remind_before_hours=_number(section.get("remind_before_hours", 4), "deadlines.remind_before_hours", source),
@@ -169,6 +181,25 @@ def parse_deadlines(section: Any, settings: Any, source: str) -> DeadlinePolicy:
                                               "deadlines.escalate_to_viewers_after_days", source, low=0),
         timezone=str(settings.timezone),
     )
+
+
+def _mapping(value: Any, key: str, source: str) -> Mapping[Any, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise _config_error(f"{source}: {key}: must be a mapping (code: settings), got {value!r}")
+    return value
+
+
+def _known_category(category: Any, known: set[str], where: str, source: str) -> None:
+    if category not in known:
+        raise _config_error(f"{source}: {where}: no category {category!r} in intake.categories")
+
+
+def _days_only(days: Any, where: str, source: str) -> dict[str, int]:
+    if not isinstance(days, Mapping) or set(days) - set(STAGES):
+        raise _config_error(f"{source}: {where}: must be a mapping of {', '.join(STAGES)} to working days")
+    return _stage_days(days, where, source)
 
 
 def _stage_days(entry: Mapping[str, Any], key: str, source: str) -> dict[str, int]:

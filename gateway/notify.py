@@ -83,9 +83,10 @@ def _write_update(session: Session, runtime: Runtime, complaint: Complaint, even
     language = contact.language or runtime.settings.default_language
     statuses = runtime.settings.statuses
     status_text = (statuses.get(language) or statuses["id"]).get(event.to_status, event.to_status)
-    body = render(runtime.settings.templates, language, "status_update", code=format_ticket_code(complaint.ticket_code),
-                  digits=complaint.ticket_code, status=status_text, agency=complaint.agency_code or "-",
-                  note=event.note or "")
+    # An SMS keeps to one segment (the whole answer is on the ticket page); an e-mail carries it all.
+    body = render(runtime.settings.templates, language, "status_update", one_segment=address.medium != "email",
+                  code=format_ticket_code(complaint.ticket_code), digits=complaint.ticket_code, status=status_text,
+                  agency=complaint.agency_code or "-", note=event.note or "")
     return add_message(
         session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update", channel=channel,
         medium=address.medium, recipient=address.recipient, sender=address.sender, body=body.strip(),

@@ -19,7 +19,7 @@ from gateway.outbox import add_message, send_outbound
 from gateway.queue import HIGH
 from gateway.replies import render
 from gateway.runtime import Runtime, current_runtime
-from models import Complaint, Contact, InboundMessage, Outbox, StatusEvent, utcnow
+from models import Agency, Complaint, Contact, InboundMessage, Outbox, StatusEvent, utcnow
 from models.complaint import ASSIGNED, NEW
 from models.message import PENDING
 from models.tickets import format_ticket_code, new_ticket_code, parse_ticket_code
@@ -129,22 +129,32 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundMessage, 
                    text: str) -> Complaint:
     """Create a complaint with a new ticket code, route it, and record the first status event."""
     decision = router.route(text, runtime.settings.routing)
-    status = ASSIGNED if decision.agency else NEW
+    evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
+    agency_code = decision.agency
+    if agency_code is not None and not agency_accepts(session, agency_code):
+        # The super-admin deactivated this agency in the console: a person decides where it goes.
+        agency_code, evidence = None, f"{evidence}; {decision.agency} inactive"
+    status = ASSIGNED if agency_code else NEW
     complaint = Complaint(
         ticket_code=_unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
-        contact_id=contact.id, inbound_message_id=message.id, agency_code=decision.agency, status=status,
+        contact_id=contact.id, inbound_message_id=message.id, agency_code=agency_code, status=status,
         routing=decision.to_dict(),
     )
     session.add(complaint)
     session.flush()
     message.complaint_id = complaint.id
-    evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
     session.add(StatusEvent(
         complaint_id=complaint.id, kind="status", from_status=None, to_status=status,
-        agency_code=decision.agency, actor="router",
+        agency_code=agency_code, actor="router",
         note=f"confidence {decision.confidence:.2f}; {evidence}",
     ))
     return complaint
+
+
+def agency_accepts(session: Session, code: str) -> bool:
+    """True when the agency exists and is active (the console can deactivate one the router knows)."""
+    agency = session.get(Agency, code)
+    return agency is not None and agency.active
 
 
 def _unused_ticket_code(session: Session) -> str:

@@ -39,16 +39,17 @@ def to_gsm7(text: str) -> str:
     return text.translate(table)
 
 
-def render(templates: Mapping[str, Mapping[str, str]], language: str, key: str, **values: object) -> str:
+def render(templates: Mapping[str, Mapping[str, str]], language: str, key: str, one_segment: bool = True,
+           **values: object) -> str:
     """Fill one template for a language (falling back to Indonesian), cleaned up for GSM-7.
 
     A free-text value (an agency's note) that would push the reply past one segment is shortened with
-    "..." rather than splitting the SMS in two.
+    "..." rather than splitting the SMS in two; ``one_segment=False`` (an e-mail) keeps it whole.
     """
     template = (templates.get(language) or templates["id"])[key]
     text = to_gsm7(template.format(**{k: to_gsm7(str(v)) for k, v in values.items()}))
     note = values.get("note")
-    if note and not fits_one_segment(text):
+    if note and one_segment and not fits_one_segment(text):
         overflow = len(text) - (SEGMENT_GSM7 if gsm7_length(text) is not None else SEGMENT_UCS2)
         shortened = str(note)[: max(0, len(str(note)) - overflow - 3)].rstrip() + "..."
         text = to_gsm7(template.format(**{**{k: str(v) for k, v in values.items()}, "note": shortened}))

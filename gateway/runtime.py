@@ -108,17 +108,22 @@ def build_runtime(settings: Settings, queue: JobQueue | None = None,
 
 
 def sync_agencies(runtime: Runtime) -> None:
-    """Make the agencies table match config.yaml: add new ones, rename, deactivate the removed."""
+    """Make the agencies table match config.yaml: add new ones, rename, deactivate the removed.
+
+    Agencies the super-admin added or changed in the console (``source`` ``console``) are left alone.
+    """
+    from models.contact import FROM_CONFIG
+
     configured = {agency.code: agency.name for agency in runtime.settings.routing.agencies}
     with runtime.db.session() as session:
         existing = {agency.code: agency for agency in session.scalars(select(Agency))}
         for code, name in configured.items():
             if code not in existing:
-                session.add(Agency(code=code, name=name, active=True))
-            elif existing[code].name != name or not existing[code].active:
+                session.add(Agency(code=code, name=name, active=True, source=FROM_CONFIG))
+            elif existing[code].source == FROM_CONFIG and (existing[code].name != name or not existing[code].active):
                 existing[code].name, existing[code].active = name, True
         for code, agency in existing.items():
-            if code not in configured and agency.active:
+            if code not in configured and agency.active and agency.source == FROM_CONFIG:
                 agency.active = False
         session.commit()
 

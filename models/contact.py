@@ -28,14 +28,24 @@ class Contact(Base):
         return f"<Contact {self.id} {self.phone or self.email}>"
 
 
+# Who owns an agency's name and active flag: config.yaml (synced at every start) or the super-admin's console.
+FROM_CONFIG, FROM_CONSOLE = "config", "console"
+
+
 class Agency(Base):
-    """A regional government body (OPD); the list is kept in step with config.yaml."""
+    """A regional government body (OPD).
+
+    Agencies listed in config.yaml are kept in step with it at every start (``source`` ``config``); the
+    super-admin may add others in the console, or rename and deactivate any, which makes it ``console``:
+    from then on the start leaves its name and active flag alone.
+    """
 
     __tablename__ = "agencies"
 
     code: Mapped[str] = mapped_column(String(32), primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(10), default=FROM_CONFIG, server_default=FROM_CONFIG)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
     def __repr__(self) -> str:

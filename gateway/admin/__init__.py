@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="templates", static_folder="static",
                static_url_path="/static")
 
-from gateway.admin import complaints, people, review, routes  # noqa: E402,F401 - registers the routes on bp
+from gateway.admin import agencies, complaints, people, review, routes  # noqa: E402,F401 - registers the routes on bp

@@ -18,14 +18,23 @@ from gateway.admin import bp
 from gateway.admin.actions import AGENCY_STEPS, ActionError, advance, assign, bounce, merge, reject
 from gateway.admin.assignments import OPEN_STATUSES, current_assignment, sync_assignment, sync_unclocked
 from gateway.admin.config import REJECT_REASONS
-from gateway.admin.scope import STAFF, WORKERS, attachment_or_404, complaint_or_404, may_see, scoped
+from gateway.admin.scope import (
+    STAFF,
+    WORKERS,
+    attachment_or_404,
+    complaint_or_404,
+    may_see,
+    require_role,
+    scoped,
+)
 from gateway.auth import db, roles_required
 from gateway.deadlines import STAGES, policy
 from gateway.intake.kelurahan import kelurahan_by_key
 from gateway.notify import enqueue_sends
+from gateway.replies import SEGMENT_GSM7, render
 from models import Agency, Assignment, Attachment, Complaint, InboundMessage, Outbox, StatusEvent, utcnow
 from models.complaint import NEW, RESOLVED
-from models.tickets import parse_ticket_code
+from models.tickets import format_ticket_code, parse_ticket_code
 from models.user import AGENCY_ADMIN, SUPER_ADMIN
 
 PAGE = 100
@@ -61,16 +70,17 @@ def work_queue() -> Any:
         query = query.where(Complaint.status.in_(OPEN_STATUSES), _next_due() < utcnow())
     else:
         query = query.where(Complaint.status == status)
-    for field in ("channel", "kelurahan"):
+    # "Channel" as people mean it: SMS, WhatsApp, the web form, the app, e-mail (the medium, not the provider).
+    for field, column in (("channel", Complaint.medium), ("kelurahan", Complaint.kelurahan)):
         if request.args.get(field):
-            query = query.where(getattr(Complaint, field) == request.args[field])
+            query = query.where(column == request.args[field])
     age = AGES.get(request.args.get("age", ""))
     if age:
         query = query.where(Complaint.created_at <= utcnow() - timedelta(days=age))
     page = max(request.args.get("page", type=int) or 1, 1)
     order = [Complaint.updated_at.desc()] if status == RESOLVED else [due.is_(None), due, Complaint.created_at]
     rows = session.execute(query.order_by(*order).offset((page - 1) * PAGE).limit(PAGE + 1)).all()
-    channels = sorted(session.scalars(scoped(select(Complaint.channel).distinct())))
+    channels = sorted(session.scalars(scoped(select(Complaint.medium).distinct())))
     kelurahan = sorted(filter(None, session.scalars(scoped(select(Complaint.kelurahan).distinct()))))
     agencies = {a.code: a.name for a in session.scalars(select(Agency).where(Agency.active).order_by(Agency.code))}
     return render_template("admin/queue.html", rows=rows[:PAGE], more=len(rows) > PAGE, page=page, status=status,
@@ -111,7 +121,18 @@ def complaint_page(code: str) -> Any:
         "admin/complaint.html", complaint=complaint, messages=messages, earlier=earlier, events=events, sent=sent,
         photos=photos, clock=clock, stages=STAGES, agencies=agencies, may_act=may_act, steps=AGENCY_STEPS,
         reasons=REJECT_REASONS, kelurahan=_kelurahan_label(complaint.kelurahan), new=NEW, now=utcnow(),
+        sms_room=_sms_room(complaint),
     )
+
+
+def _sms_room(complaint: Complaint) -> int:
+    """How much of a "resolved" answer fits in the citizen's one-segment SMS after "Tiket 1234 5678: Selesai. "."""
+    settings = current_app.extensions["sambat"].settings
+    language = complaint.contact.language if complaint.contact else settings.default_language
+    status = (settings.statuses.get(language) or settings.statuses["id"]).get(RESOLVED, RESOLVED)
+    frame = render(settings.templates, language, "status_update", code=format_ticket_code(complaint.ticket_code),
+                   digits=complaint.ticket_code, status=status, agency=complaint.agency_code or "-", note="")
+    return SEGMENT_GSM7 - len(frame.strip()) - 1
 
 
 @bp.get("/complaints/<code>/photos/<int:attachment_id>")
@@ -124,19 +145,21 @@ def complaint_photo(code: str, attachment_id: int) -> Any:
 
 
 @bp.post("/complaints/<code>/status")
-@roles_required(*WORKERS)
+@roles_required(*STAFF)
 def complaint_status(code: str) -> Any:
     """An agency's step: acknowledge, in progress, or resolve with a public answer."""
     complaint = complaint_or_404(code)
+    require_role(*WORKERS)
     return _act(complaint, lambda s, r: advance(s, r, current_user, complaint, request.form.get("to", ""),
                                                 request.form.get("note")))
 
 
 @bp.post("/complaints/<code>/bounce")
-@roles_required(*WORKERS)
+@roles_required(*STAFF)
 def complaint_bounce(code: str) -> Any:
     """"Bukan wewenang": back to the super-admin's review queue with a reason."""
     complaint = complaint_or_404(code)
+    require_role(*WORKERS)
     if complaint.agency_code is None:
         abort(404, description="Aduan tidak ditemukan.")
     return _act(complaint, lambda s, r: bounce(s, r, current_user, complaint, request.form.get("reason", "")),
@@ -144,26 +167,29 @@ def complaint_bounce(code: str) -> Any:
 
 
 @bp.post("/complaints/<code>/assign")
-@roles_required(SUPER_ADMIN)
+@roles_required(*STAFF)
 def complaint_assign(code: str) -> Any:
     """Send to an agency (from review, or from one agency to another)."""
     complaint = complaint_or_404(code)
+    require_role(SUPER_ADMIN)
     return _act(complaint, lambda s, r: assign(s, r, current_user, complaint, request.form.get("agency", "")))
 
 
 @bp.post("/complaints/<code>/reject")
-@roles_required(SUPER_ADMIN)
+@roles_required(*STAFF)
 def complaint_reject(code: str) -> Any:
     """Not a complaint, or spam."""
     complaint = complaint_or_404(code)
+    require_role(SUPER_ADMIN)
     return _act(complaint, lambda s, r: reject(s, r, current_user, complaint, request.form.get("reason", "")))
 
 
 @bp.post("/complaints/<code>/merge")
-@roles_required(SUPER_ADMIN)
+@roles_required(*STAFF)
 def complaint_merge(code: str) -> Any:
     """Fold this complaint into another ticket."""
     complaint = complaint_or_404(code)
+    require_role(SUPER_ADMIN)
     parsed = parse_ticket_code(request.form.get("kept", ""))
     kept = db().scalar(select(Complaint).where(Complaint.ticket_code == parsed.digits)) if parsed else None
     if kept is None or not parsed.valid:

@@ -1,20 +1,18 @@
-"""The super-admin's pages for people and agencies: users (add, deactivate, new password), agencies, audit log."""
+"""The super-admin's pages for people: users (add, deactivate, new password) and the audit log."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from gateway.admin import bp
-from gateway.admin.assignments import OPEN_STATUSES
 from gateway.admin.audit import record, user_state
-from gateway.auth import MIN_PASSWORD, UserError, create_user, db, hash_password, roles_required
-from gateway.deadlines import policy
-from models import Agency, AuditEntry, Complaint, User
-from models.user import ROLES, SUPER_ADMIN
+from gateway.auth import MIN_PASSWORD, UserError, check_role, create_user, db, hash_password, roles_required
+from models import Agency, AuditEntry, User
+from models.user import AGENCY_ADMIN, ROLES, SUPER_ADMIN
 
 AUDIT_PAGE = 200
 
@@ -75,6 +73,30 @@ def user_active(user_id: int) -> Any:
     return redirect(url_for("admin.users"))
 
 
+@bp.post("/users/<int:user_id>")
+@roles_required(SUPER_ADMIN)
+def user_update(user_id: int) -> Any:
+    """Change a user's name, role or agency (an agency admin moved to another agency keeps their login)."""
+    session, user = db(), _user_or_404(user_id)
+    role = (request.form.get("role") or user.role).strip()
+    agency = (request.form.get("agency") or "").strip() or None if role == AGENCY_ADMIN else None
+    name = " ".join((request.form.get("name") or "").split())[:120] or None
+    if user.id == current_user.id and role != SUPER_ADMIN:
+        return render_template("admin/error.html", code=409, back=url_for("admin.users"),
+                               message="Anda tidak bisa menurunkan peran akun sendiri."), 409
+    try:
+        check_role(session, role, agency)
+    except UserError as error:
+        return render_template("admin/error.html", code=422, message=str(error), back=url_for("admin.users")), 422
+    before = user_state(user)
+    user.role, user.agency_code, user.name = role, agency, name
+    if user_state(user) != before:
+        record(session, current_user, "user.update", "user", user.email, before, user_state(user))
+        session.commit()
+        flash(f"{user.email} disimpan.")
+    return redirect(url_for("admin.users"))
+
+
 @bp.post("/users/<int:user_id>/password")
 @roles_required(SUPER_ADMIN)
 def user_password(user_id: int) -> Any:
@@ -89,21 +111,6 @@ def user_password(user_id: int) -> Any:
     session.commit()
     flash(f"Kata sandi {user.email} diganti.")
     return redirect(url_for("admin.users"))
-
-
-@bp.get("/agencies")
-@roles_required(SUPER_ADMIN)
-def agencies() -> Any:
-    """The agencies (from config.yaml), their deadlines, admins and open complaints."""
-    session = db()
-    rules = policy(current_app.extensions["sambat"].settings)
-    rows = list(session.scalars(select(Agency).order_by(Agency.active.desc(), Agency.code)))
-    admins = dict(session.execute(select(User.agency_code, func.count(User.id)).where(User.active)
-                                  .group_by(User.agency_code)).all())
-    open_counts = dict(session.execute(select(Complaint.agency_code, func.count(Complaint.id))
-                                       .where(Complaint.status.in_(OPEN_STATUSES)).group_by(Complaint.agency_code)).all())
-    return render_template("admin/agencies.html", agencies=rows, rules=rules, admins=admins, open_counts=open_counts,
-                           config_path=current_app.extensions["sambat"].settings.config_path)
 
 
 @bp.get("/audit")

@@ -11,7 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from gateway.admin import bp
 from gateway.admin.actions import ActionError, assign, last_bounce, merge, reject
 from gateway.admin.config import REJECT_REASONS
+from gateway.admin.scope import STAFF, complaints_by_ids, require_role
 from gateway.auth import db, roles_required
 from gateway.intake.config import category_by_code
 from gateway.notify import enqueue_sends
@@ -91,7 +92,7 @@ def review_queue() -> Any:
 
 
 @bp.post("/review")
-@roles_required(SUPER_ADMIN)
+@roles_required(*STAFF)
 def review_action() -> Any:
     """One click on a row (``one=<id>|<agency>``) or the bar's action on the ticked complaints."""
     session, runtime = db(), current_app.extensions["sambat"]
@@ -104,7 +105,11 @@ def review_action() -> Any:
     try:
         id_numbers = [int(value) for value in ids]
     except ValueError:
+        require_role(SUPER_ADMIN)
         return _back(400, "Pilihan aduan tidak sah.")
+    if current_user.role != SUPER_ADMIN and len(complaints_by_ids(id_numbers)) < len(set(id_numbers)):
+        abort(404, description="Aduan tidak ditemukan.")  # another agency's complaint, asked for by id
+    require_role(SUPER_ADMIN)
     if not id_numbers:
         return _back(400, "Centang dulu aduan yang akan diproses.")
     complaints = list(session.scalars(select(Complaint).where(Complaint.id.in_(id_numbers)).order_by(Complaint.id)))

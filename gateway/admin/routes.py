@@ -21,7 +21,7 @@ from gateway.admin.audit import record
 from gateway.admin.config import admin_config
 from gateway.admin.figures import WINDOWS, agency_figures, duration_text, share_text, totals
 from gateway.admin.review import queue_counters
-from gateway.admin.scope import STAFF, shown_address, shown_email, shown_phone
+from gateway.admin.scope import STAFF, shown_address, shown_email, shown_phone, shown_text
 from gateway.auth import check_password, db, find_user, login_redirect, roles_required, session_expired, start_session
 from gateway.intake.limiter import limiter
 from models import Agency, utcnow
@@ -75,11 +75,27 @@ def _http_error(error: HTTPException) -> Any:
     return render_template("admin/error.html", code=error.code, message=description), error.code or 500
 
 
+DAY_NAMES = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")  # %a in Indonesian, whatever the server's locale
+OUTBOX_NAMES = {"pending": "menunggu", "retry": "dicoba lagi", "claimed": "dikirim", "accepted": "dikirim",
+                "scheduled": "dikirim", "queued": "dikirim", "sending": "dikirim", "sent": "terkirim",
+                "delivered": "sampai", "read": "dibaca", "undelivered": "tidak sampai", "failed": "gagal",
+                "not_sent": "tidak dikirim", "canceled": "dibatalkan"}
+MEDIUM_NAMES = {"sms": "SMS", "whatsapp": "WhatsApp", "email": "e-mail", "web": "formulir web", "app": "aplikasi",
+                "open311": "Open311"}
+
+
 @bp.app_template_filter("local")
 def _local(moment: datetime | None, pattern: str = "%d-%m-%Y %H:%M") -> str:
     if moment is None:
         return "-"
-    return moment.astimezone(ZoneInfo(_settings().timezone)).strftime(pattern)
+    local = moment.astimezone(ZoneInfo(_settings().timezone))
+    return local.strftime(pattern.replace("%a", DAY_NAMES[local.weekday()]))
+
+
+@bp.app_template_filter("private")
+def _private(text: str | None) -> str:
+    """Free text that may hold a citizen's phone or e-mail: masked for viewers."""
+    return shown_text(text)
 
 
 @bp.context_processor
@@ -87,7 +103,9 @@ def _helpers() -> dict[str, Any]:
     statuses = _settings().statuses.get("id", {})
     return {"city": _settings().city, "ticket": format_ticket_code, "status_name": lambda s: statuses.get(s, s),
             "role_names": ROLE_NAMES, "shown_phone": shown_phone, "shown_email": shown_email,
-            "shown_address": shown_address, "duration": duration_text, "share": share_text, "now": utcnow()}
+            "shown_address": shown_address, "duration": duration_text, "share": share_text, "now": utcnow(),
+            "outbox_name": lambda status: OUTBOX_NAMES.get(status, status),
+            "medium_name": lambda medium: MEDIUM_NAMES.get(medium, medium)}
 
 
 def _login_key() -> str:

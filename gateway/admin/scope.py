@@ -7,9 +7,11 @@ with phone numbers and e-mail addresses masked.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import abort
+import phonenumbers
+from flask import abort, current_app
 from flask_login import current_user
 from sqlalchemy import Select, select
 
@@ -18,6 +20,7 @@ from models import Attachment, Complaint
 from models.tickets import parse_ticket_code
 from models.user import AGENCY_ADMIN, SUPER_ADMIN, VIEWER
 
+EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 STAFF = (SUPER_ADMIN, AGENCY_ADMIN, VIEWER)
 WORKERS = (SUPER_ADMIN, AGENCY_ADMIN)
 
@@ -36,6 +39,13 @@ def may_see(complaint: Complaint | None) -> bool:
     if current_user.role == AGENCY_ADMIN:
         return complaint.agency_code is not None and complaint.agency_code == current_user.agency_code
     return current_user.role in (SUPER_ADMIN, VIEWER)
+
+
+def require_role(*roles: str) -> None:
+    """Refuse (403) a user whose role may not do this. Views that take a complaint call this *after*
+    :func:`complaint_or_404`, so another agency's complaint is "not found" on every route, never "forbidden"."""
+    if current_user.role not in roles:
+        abort(403, description="Halaman ini bukan untuk peran Anda.")
 
 
 def complaint_or_404(code: str) -> Complaint:
@@ -80,6 +90,42 @@ def mask_email(email: str | None) -> str:
         return ""
     local, domain = email.rsplit("@", 1)
     return f"{local[:1]}•••@{domain}"
+
+
+def _mask_digits(raw: str, head: int = 4, tail: int = 3) -> str:
+    """``0812-3456-7890`` -> ``0812-••••-•890``: the separators stay, the middle digits go."""
+    total = sum(char.isdigit() for char in raw)
+    seen, out = 0, []
+    for char in raw:
+        if char.isdigit():
+            seen += 1
+            out.append(char if seen <= head or seen > total - tail else "•")
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def mask_text(text: str | None, region: str = "ID") -> str:
+    """Free text (a complaint, a message, a note) with every phone number and e-mail address in it masked.
+
+    Phone numbers are found by phonenumbers' matcher at its VALID leniency, so ticket codes, dates and house
+    numbers stay as they are.
+    """
+    if not text:
+        return text or ""
+    pieces, last = [], 0
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+        pieces += [text[last:match.start], _mask_digits(match.raw_string)]
+        last = match.end
+    masked = "".join(pieces) + text[last:]
+    return EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group(0)), masked)
+
+
+def shown_text(text: str | None) -> str:
+    """Free text as the current user may see it: viewers get phones and e-mails in it masked."""
+    if current_user.role != VIEWER:
+        return text or ""
+    return mask_text(text, current_app.extensions["sambat"].settings.phone_region)
 
 
 def shown_phone(phone: str | None) -> str:

@@ -24,7 +24,7 @@ from gateway.intake.config import category_by_code
 from gateway.intake.photos import remove_files, store_photos
 from gateway.notify import change_status
 from gateway.outbox import add_message, send_outbound
-from gateway.pipeline import file_complaint, ticket_values
+from gateway.pipeline import agency_accepts, file_complaint, ticket_values
 from gateway.queue import HIGH
 from gateway.replies import render
 from gateway.runtime import Runtime
@@ -119,7 +119,8 @@ def _file(session: Session, runtime: Runtime, submission: Submission, message: I
                                                                   submission.address)
     complaint.latitude, complaint.longitude = submission.latitude, submission.longitude
     category = category_by_code(runtime.settings, submission.category) if submission.category else None
-    if complaint.agency_code is None and category is not None and category.agency:
+    if complaint.agency_code is None and category is not None and category.agency \
+            and agency_accepts(session, category.agency):
         # The router could not place the text; the category the citizen chose names the agency.
         change_status(session, runtime, complaint, ASSIGNED, actor="category", agency_code=category.agency,
                       note=f"category {category.code}", notify=False)

@@ -107,6 +107,22 @@ BAD = [
     ({"cuti_bersama": "ya"}, "deadlines.cuti_bersama: must be true or false"),
     ({"remind_before_hours": -1}, "deadlines.remind_before_hours: must be a number of hours from 0 to 240"),
     ({"escalate_after": 2}, "deadlines.escalate_after: unknown key"),
+    ({"agencies": ["DLH"]}, "deadlines.agencies: must be a mapping (code: settings), got ['DLH']"),
+    ({"agencies": {"DLH": 5}}, "deadlines.agencies.DLH: must be a mapping of stage to working days, got 5"),
+    ({"agencies": {"DLH": {"categories": ["sampah"]}}}, "deadlines.agencies.DLH.categories: must be a mapping"),
+    ({"agencies": {"DLH": {"categories": {"sampah": 3}}}},
+     "deadlines.agencies.DLH.categories.sampah: must be a mapping of acknowledge, respond, resolve to working days"),
+    ({"agencies": {"DLH": {"categories": {"sampah": {"resolve": 2.5}}}}},
+     "deadlines.agencies.DLH.categories.sampah.resolve: must be a whole number of working days from 1 to 365, got 2.5"),
+    ({"categories": "jalan"}, "deadlines.categories: must be a mapping"),
+    ({"categories": {"jalan-tol": {"resolve": 9}}}, "deadlines.categories.jalan-tol: no category 'jalan-tol'"),
+    ({"categories": {"jalan": {"resolve": 2}}},
+     "deadlines.categories.jalan: acknowledge <= respond <= resolve must hold, got 1, 3, 2"),
+    ({"categories": {"jalan": {"resolv": 2}}}, "deadlines.categories.jalan: must be a mapping of acknowledge"),
+    ({"categories": {"sampah": {"resolve": 4}}, "agencies": {"DLH": {"respond": 5}}},
+     "deadlines.categories.sampah at DLH: acknowledge <= respond <= resolve must hold, got 1, 5, 4"),
+    ({"escalate_to_viewers_after_days": -1}, "deadlines.escalate_to_viewers_after_days: must be a whole number"),
+    ({"acknowledge": True}, "deadlines.acknowledge: must be a whole number of working days from 1 to 365, got True"),
 ]
 
 
@@ -115,6 +131,39 @@ def test_a_bad_deadlines_section_names_the_key(section: dict, message: str) -> N
     with pytest.raises(ConfigError) as error:
         make_settings("sqlite://", deadlines=section)
     assert message in str(error.value)
+
+
+def test_a_deadlines_section_that_is_not_a_mapping_names_the_key() -> None:
+    with pytest.raises(ConfigError, match=r"deadlines: must be a mapping"):
+        make_settings("sqlite://", deadlines=[1, 3, 7])
+
+
+def test_a_category_at_any_agency_and_the_most_specific_setting_wins() -> None:
+    rules = policy(make_settings("sqlite://", deadlines={
+        "resolve": 7,
+        "categories": {"bencana": {"acknowledge": 1, "respond": 1, "resolve": 2}, "jalan": {"resolve": 10}},
+        "agencies": {"DPUPRPKP": {"resolve": 14, "categories": {"jalan": {"resolve": 20}}}, "BPBD": {"respond": 2}}}))
+    assert rules.days("BPBD", "bencana") == {"acknowledge": 1, "respond": 1, "resolve": 2}  # category beats agency
+    assert rules.days("BPBD") == {"acknowledge": 1, "respond": 2, "resolve": 7}
+    assert rules.days("DISHUB", "jalan") == {"acknowledge": 1, "respond": 3, "resolve": 10}  # reassigned: still jalan
+    assert rules.days("DPUPRPKP", "jalan") == {"acknowledge": 1, "respond": 3, "resolve": 20}  # agency's category
+    assert rules.days("DPUPRPKP", "saluran") == {"acknowledge": 1, "respond": 3, "resolve": 14}
+
+
+def test_bad_deadlines_stop_the_cli_with_the_key_named(tmp_path) -> None:  # noqa: ANN001
+    import subprocess
+
+    from tests.conftest import ROOT
+    from tests.support.live import SAMBAT, clean_env
+
+    config = (ROOT / "config.yaml").read_text().replace("  resolve: 7                 # done",
+                                                         "  resolve: seven             # done", 1)
+    assert "resolve: seven" in config
+    (tmp_path / "config.yaml").write_text(config)
+    result = subprocess.run([SAMBAT, "users", "list"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env=clean_env(SAMBAT_CONFIG=str(tmp_path / "config.yaml")))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "deadlines.resolve: must be a whole number of working days from 1 to 365, got 'seven'" in result.stderr
 
 
 def test_days_off_accept_yaml_dates() -> None:

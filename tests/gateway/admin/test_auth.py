@@ -128,3 +128,31 @@ def test_sambat_users_add(tmp_path: Path) -> None:
     assert all(row[3].startswith("$argon2id$") for row in rows)
     listed = _users(tmp_path, "list")
     assert "dishub@malangkota.go.id\tagency-admin\tDISHUB\tactive" in listed.stdout
+
+
+def test_the_super_admin_moves_an_agency_admin_to_another_agency(admin: Admin) -> None:
+    dishub_complaint = admin.complaint("lampu pju mati", agency="DISHUB")
+    dlh_complaint = admin.complaint("sampah menumpuk", agency="DLH")
+    with admin.stack.runtime.db.session() as session:
+        ids = dict(session.execute(select(User.email, User.id)).all())
+    console = admin.as_user(SUPER)
+    response = console.post(f"/admin/users/{ids[DISHUB]}", {"role": "agency-admin", "agency": "PLN"})
+    assert response.status_code == 422 and "unknown agency &#39;PLN&#39;" in response.text
+    response = console.post(f"/admin/users/{ids[DISHUB]}", {"role": "agency-admin", "agency": ""})
+    assert response.status_code == 422 and "needs --agency" in response.text
+    response = console.post(f"/admin/users/{ids[SUPER]}", {"role": "viewer"})
+    assert response.status_code == 409 and "akun sendiri" in response.text
+    assert console.post(f"/admin/users/{ids[DISHUB]}", {"role": "agency-admin", "agency": "DLH",
+                                                       "name": "Bu  Rina"}).status_code == 302
+    moved = admin.as_user(DISHUB)  # same login, new agency
+    assert moved.get(f"/admin/complaints/{dlh_complaint.ticket_code}").status_code == 200
+    assert moved.get(f"/admin/complaints/{dishub_complaint.ticket_code}").status_code == 404
+    with admin.stack.runtime.db.session() as session:
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "user.update"))
+        assert entry.actor == SUPER and entry.object_id == DISHUB
+        assert (entry.before["agency"], entry.after["agency"], entry.after["name"]) == ("DISHUB", "DLH", "Bu Rina")
+    # A viewer has no agency, whatever the form's agency field still says.
+    assert console.post(f"/admin/users/{ids[DISHUB]}", {"role": "viewer", "agency": "DLH"}).status_code == 302
+    with admin.stack.runtime.db.session() as session:
+        user = session.get(User, ids[DISHUB])
+        assert (user.role, user.agency_code) == ("viewer", None)

@@ -35,6 +35,12 @@ def _text_in(live_app: Up, body: str) -> None:
         assert response.status == 200
 
 
+def _shot(page, name: str) -> None:  # noqa: ANN001
+    """Keep a full-page screenshot in test-artifacts/ (pass or fail), to judge the pages by eye."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"console-{name}.png"), full_page=True)
+
+
 def _login(page, live_app: Up, email: str) -> None:  # noqa: ANN001
     page.goto(live_app.url("/admin/"))
     assert "/admin/login" in page.url
@@ -56,12 +62,23 @@ def test_sms_to_review_to_agency_to_citizen(live_app: Up, browser_page, chromium
     code = reply["body"].split("Tiket ")[1][:9]
     digits = code.replace(" ", "")
 
-    # 2. The super-admin, on a laptop, assigns it with one click on the router's first candidate.
+    # 2. The super-admin, on a laptop, assigns it with one click on the router's first candidate. (The queue on a
+    # phone first, for the screenshot.)
+    phone = chromium.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")
+    try:
+        phone_page = phone.new_page()
+        _login(phone_page, live_app, "kominfo@malangkota.go.id")
+        phone_page.wait_for_url("**/admin/review")
+        _shot(phone_page, "phone-review")
+        assert phone_page.evaluate("document.documentElement.scrollWidth") <= 360  # nothing wider than the phone
+    finally:
+        phone.close()
     laptop = chromium.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID")
     admin_page = laptop.new_page()
     try:
         _login(admin_page, live_app, "kominfo@malangkota.go.id")
         admin_page.wait_for_url("**/admin/review")
+        _shot(admin_page, "laptop-review")
         card = admin_page.locator(f"#complaint-{digits}")
         assert "lampu jalan" in card.inner_text() and "sampah" in card.inner_text()  # the matched terms
         card.locator("button.assign-one[data-agency=DISHUB]").click()
@@ -80,18 +97,34 @@ def test_sms_to_review_to_agency_to_citizen(live_app: Up, browser_page, chromium
     page = browser_page
     _login(page, live_app, "pju@malangkota.go.id")
     page.wait_for_url("**/admin/queue")
+    _shot(page, "phone-queue")
     page.click(f"tr[data-ticket='{digits}'] a")
     assert page.inner_text("#status") == "Diteruskan ke dinas"
+    _shot(page, "phone-complaint")
     page.click("#action-acknowledged")
     assert page.inner_text("#status") == "Diterima dinas"
+    page.fill("#note", "Petugas dijadwalkan besok pagi.")
+    assert page.inner_text("#note-count") == "31 / 134 karakter: muat 1 SMS."
+    page.click("#action-in_progress")
+    assert page.inner_text("#status") == "Sedang dikerjakan"
+    page.click("#action-resolved")  # an empty answer: the browser asks for one, nothing is sent
+    assert page.inner_text("#status") == "Sedang dikerjakan"
     page.fill("#note", "Lampu PJU sudah diganti, sampah diteruskan ke DLH.")
     page.click("#action-resolved")
     assert page.inner_text("#status") == "Selesai"
+    _shot(page, "phone-resolved")
+    page.goto(live_app.url("/admin/dashboard"))
+    _shot(page, "phone-dashboard")
 
     # 4. The citizen heard of each step by SMS, each in one segment.
-    updates = [message["body"] for message in twilio_standin.wait_for_messages(4, timeout=20)[2:]]
+    updates = [message["body"] for message in twilio_standin.wait_for_messages(5, timeout=20)[2:]]
     assert updates == [f"Tiket {code}: Diterima dinas.",
+                       f"Tiket {code}: Sedang dikerjakan. Petugas dijadwalkan besok pagi.",
                        f"Tiket {code}: Selesai. Lampu PJU sudah diganti, sampah diteruskan ke DLH."]
     assert all(len(body) <= 160 for body in updates)
     page.goto(live_app.url(f"/tiket/{digits}"))
     assert "Lampu PJU sudah diganti" in page.content()
+    page.goto(live_app.url("/transparansi?days=7"))
+    _shot(page, "phone-transparency")
+    assert "Dinas Perhubungan" in page.inner_text("#figures")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360

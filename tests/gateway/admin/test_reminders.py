@@ -122,7 +122,7 @@ def test_the_scheduler_loop_runs_the_deadline_work(admin: Admin) -> None:
         for _ in range(100):
             with admin.stack.runtime.db.session() as session:
                 keys = set(session.scalars(select(DeadlineAlert.key)))
-            if len(keys) >= 3:
+            if len(keys) >= 6:  # three overdue alerts and three escalations; they land over several passes
                 break
             stop.wait(0.1)
     finally:
@@ -131,3 +131,71 @@ def test_the_scheduler_loop_runs_the_deadline_work(admin: Admin) -> None:
     clock = _clock(admin, complaint.id)
     assert keys == {f"overdue:{clock.id}:{stage}" for stage in ("acknowledge", "respond", "resolve")} | \
         {f"escalate:{clock.id}:{stage}" for stage in ("acknowledge", "respond", "resolve")}
+
+
+def test_escalation_to_viewers_waits_the_configured_working_days(admin: Admin) -> None:
+    runtime = admin.stack.runtime
+    for days in (5, 0):
+        runtime.settings = runtime.settings.with_overrides(
+            deadlines={**admin.stack.runtime.settings.deadlines, "escalate_to_viewers_after_days": days})
+        complaint = admin.complaint(f"lampu pju mati {days}", agency="DISHUB")
+        check_deadlines(runtime)
+        due = _clock(admin, complaint.id).acknowledge_due
+        calendar = policy(runtime.settings).calendar()
+        escalate_at = calendar.add_working_days(due, days)
+        assert (escalate_at - due).days >= days  # working days: weekends and holidays in between make it longer
+        late = check_deadlines(runtime, now=due + timedelta(minutes=1))
+        assert late.overdue >= 1 and late.escalated == (1 if days == 0 else 0)
+        if days:
+            assert check_deadlines(runtime, now=escalate_at - timedelta(minutes=1)).escalated == 0
+            assert check_deadlines(runtime, now=escalate_at).escalated >= 1
+        with runtime.db.session() as session:
+            alert = session.scalar(select(DeadlineAlert).where(DeadlineAlert.complaint_id == complaint.id,
+                                                               DeadlineAlert.kind == "escalated",
+                                                               DeadlineAlert.stage == "acknowledge"))
+            assert alert.audience == "viewer"
+        assert complaint.ticket_code in admin.as_user(VIEWER).get("/admin/dashboard").text
+
+
+def test_several_scheduler_processes_send_each_alert_once(admin: Admin, tmp_path) -> None:  # noqa: ANN001
+    """Three real `sambat scheduler` processes on the same database: each clock made once, each alert once."""
+    import subprocess
+    import time
+
+    from tests.conftest import REDIS_URL
+    from tests.support.live import SAMBAT, clean_env
+
+    complaints = [admin.complaint(f"lampu pju mati {n}", agency="DISHUB") for n in range(10)]
+    with admin.stack.runtime.db.session() as session:
+        for event in session.scalars(select(StatusEvent)):
+            event.created_at = utcnow() - timedelta(days=30)  # routed a month ago, never touched
+        session.commit()
+    env = {"DATABASE_URL": admin.stack.runtime.settings.database_url, "SECRET_KEY": "scheduler-test",
+           "SAMBAT_QUEUE_NAME": f"sambat-schedulers-{tmp_path.name}"}
+    if admin.stack.name == "postgres":
+        env["REDIS_URL"] = REDIS_URL
+    logs = [tmp_path / f"scheduler-{n}.log" for n in range(3)]
+    processes = [subprocess.Popen([SAMBAT, "scheduler", "--interval", "0.2"], cwd=tmp_path, env=clean_env(**env),
+                                  stdout=log.open("w"), stderr=subprocess.STDOUT) for log in logs]
+    expected = len(complaints) * 6  # overdue and escalated, for each of the three stages
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with admin.stack.runtime.db.session() as session:
+                if session.scalar(select(func.count()).select_from(DeadlineAlert)) >= expected:
+                    break
+            time.sleep(0.2)
+        time.sleep(1.5)  # let every process finish its pass (and try, and fail, to write them again)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=20)
+    output = "\n".join(log.read_text() for log in logs)
+    assert "Traceback" not in output, output
+    with admin.stack.runtime.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Assignment)) == len(complaints)
+        keys = list(session.scalars(select(DeadlineAlert.key)))
+        emails = list(session.scalars(select(Outbox.dedupe_key).where(Outbox.channel == "email")))
+    assert len(keys) == len(set(keys)) == expected
+    assert len(emails) == len(set(emails)) == expected  # one super-admin per overdue, one viewer per escalation

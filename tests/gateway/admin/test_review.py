@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import unescape
 
+import pytest
 from sqlalchemy import select
 
 from gateway.admin.assignments import open_assignment
@@ -159,3 +160,102 @@ def test_refused_actions_change_nothing(admin: Admin, twilio_standin) -> None:  
     response = console.client.post("/admin/review", data={"one": f"{complaint.id}|DLH"})  # no CSRF token
     assert response.status_code == 400 and "Token formulir tidak sah" in response.text
     assert _get(admin, complaint.id).status == NEW
+
+
+# --- the router's evidence, whichever way the complaint came in ---------------------------------------------
+
+TORN = "lampu jalan mati dan sampah menumpuk di dekat taman"  # DISHUB by "lampu jalan", DLH by "sampah": a tie
+
+
+def _by_form(admin: Admin) -> None:
+    from tests.gateway.test_form_submit import open_form, send
+
+    client, hidden = open_form(admin.stack)
+    assert send(client, {**hidden, "text": TORN, "phone": "081311122233"}).status_code == 303
+
+
+def _by_api(admin: Admin) -> None:
+    from tests.gateway.intake_support import new_api_key
+
+    response = admin.stack.client.post("/api/v1/complaints", json={"text": TORN, "email": "warga@example.id"},
+                                       headers={"X-API-Key": new_api_key(admin.stack)})
+    assert response.status_code == 201, response.text
+
+
+def _by_email(admin: Admin) -> None:
+    from email.message import EmailMessage
+
+    from channels.email_intake import accept_mail
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "Warga <warga.mail@example.id>", "aduan@malangkota.go.id", "Aduan"
+    mail["Message-ID"] = "<torn-1@example.id>"
+    mail.set_content(TORN + "\n")
+    accept_mail(admin.stack.runtime, bytes(mail), "warga.mail@example.id")
+    admin.stack.work()
+
+
+def _by_sms(admin: Admin) -> None:
+    sms_complaint(admin.stack, TORN)
+
+
+@pytest.mark.parametrize(("channel", "file_it"), [("twilio", _by_sms), ("web", _by_form), ("api", _by_api),
+                                                  ("email", _by_email)])
+def test_review_queue_shows_candidates_and_matched_terms_for_every_channel(admin: Admin, twilio_standin,  # noqa: ANN001
+                                                                           channel: str, file_it) -> None:  # noqa: ANN001
+    file_it(admin)
+    with admin.stack.runtime.db.session() as session:
+        complaint = session.scalars(select(Complaint).order_by(Complaint.id.desc())).first()
+    assert (complaint.channel, complaint.status) == (channel, NEW)
+    page = admin.as_user(SUPER).get("/admin/review").text
+    card = page[page.index(f'id="complaint-{complaint.ticket_code}"'):]
+    card = card[:card.index("</div>\n</div>") if "</div>\n</div>" in card else None]
+    for agency, term in (("DISHUB", "lampu jalan"), ("DLH", "sampah")):
+        assert f'value="{complaint.id}|{agency}"' in card, (channel, agency)
+        assert f"skor 3.0: {term}" in card, (channel, term)
+    assert "· " + {"twilio": "SMS", "web": "formulir web", "api": "aplikasi", "email": "e-mail"}[channel] in card
+
+
+def test_replies_to_rejected_messages_follow_the_config(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    """The city may turn it round: a short warning to spammers, nothing for messages that are not complaints."""
+    runtime = admin.stack.runtime
+    runtime.settings = runtime.settings.with_overrides(admin={"reject_replies": {
+        "not_complaint": None,
+        "spam": {"id": "Pesan promosi tidak dilayani di nomor ini.", "en": "Advertising is not served here."}}})
+    polite = sms_complaint(admin.stack, "selamat pagi pak, terima kasih banyak")
+    spam = sms_complaint(admin.stack, "PROMO pinjaman cepat cair klik link", NEIGHBOUR)
+    console = admin.as_user(SUPER)
+    assert console.post("/admin/review", {"ids": [str(polite.id)], "action": "reject:not_complaint"}).status_code == 302
+    assert console.post(f"/admin/complaints/{spam.ticket_code}/reject", {"reason": "spam"}).status_code == 302
+    admin.stack.work()
+    assert len(sms_to(twilio_standin, CITIZEN)) == 1  # the ticket reply only
+    assert sms_to(twilio_standin, NEIGHBOUR)[-1] == (f"Tiket {format_ticket_code(spam.ticket_code)}: Ditolak. "
+                                                     "Pesan promosi tidak dilayani di nomor ini.")
+    with admin.stack.runtime.db.session() as session:
+        entries = {entry.action: entry.after["reply_sent"] for entry in session.scalars(
+            select(AuditEntry).where(AuditEntry.action.like("complaint.reject.%")))}
+    assert entries == {"complaint.reject.not_complaint": False, "complaint.reject.spam": True}
+
+
+def test_an_email_citizen_gets_the_polite_reply_by_email(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    from email.message import EmailMessage
+
+    from channels.email_intake import accept_mail
+    from models import Outbox
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "warga.mail@example.id", "aduan@malangkota.go.id", "Terima kasih"
+    mail["Message-ID"] = "<thanks-1@example.id>"
+    mail.set_content("Terima kasih atas bantuannya kemarin pak.\n")
+    accept_mail(admin.stack.runtime, bytes(mail), "warga.mail@example.id")
+    admin.stack.work()
+    with admin.stack.runtime.db.session() as session:
+        complaint = session.scalar(select(Complaint))
+    assert complaint.status == NEW
+    admin.as_user(SUPER).post(f"/admin/complaints/{complaint.ticket_code}/reject", {"reason": "not_complaint"})
+    with admin.stack.runtime.db.session() as session:
+        reply = session.scalars(select(Outbox).order_by(Outbox.id.desc())).first()
+    assert (reply.channel, reply.recipient, reply.kind) == ("email", "warga.mail@example.id", "status_update")
+    assert reply.body.endswith("Ditolak. Pesan Anda bukan aduan untuk Pemkot, jadi tidak kami teruskan. Info: ketik "
+                               "BANTUAN.")
+    assert reply.in_reply_to == "<thanks-1@example.id>"

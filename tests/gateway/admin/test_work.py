@@ -86,6 +86,8 @@ def test_queue_is_sorted_by_deadline_and_filtered(admin: Admin) -> None:
     aged = console.get("/admin/queue?age=7").text
     assert older.ticket_code in aged and newer.ticket_code not in aged
     assert console.get("/admin/queue?channel=web").text.count('data-ticket="') == 0
+    assert console.get("/admin/queue?channel=sms").text.count('data-ticket="') == 2
+    assert '<option value="sms" >SMS</option>' in console.get("/admin/queue").text
     # An agency admin cannot widen the list to another agency.
     assert other.ticket_code not in console.get("/admin/queue?agency=DLH").text
     assert other.ticket_code in admin.as_user(SUPER).get("/admin/queue?agency=DLH").text
@@ -113,3 +115,68 @@ def test_complaint_page_shows_the_citizens_messages_and_history(admin: Admin, tw
     assert "lampu pju mati di jl danau toba" in page
     assert "tiangnya juga miring" in page
     assert 'id="deadlines"' in page and "Diteruskan ke dinas" in page
+
+
+def test_per_category_deadlines_reach_the_complaints_clock(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    """config.yaml: DPUPRPKP resolves in 14 working days, but its pohon-taman category in 7."""
+    from gateway.admin.assignments import open_assignment
+    from gateway.deadlines import policy
+    from gateway.reminders import check_deadlines
+    from tests.gateway.intake_support import new_api_key
+
+    key = new_api_key(admin.stack)
+    codes = {}
+    for category, text in (("jalan", "jalan rusak berlubang di depan sekolah"),
+                           ("pohon-taman", "pohon tumbang menutup jalan di taman")):
+        response = admin.stack.client.post("/api/v1/complaints", headers={"X-API-Key": key},
+                                           json={"text": text, "category": category, "phone": "+6281234567890"})
+        assert response.status_code == 201 and response.json["agency"]["code"] == "DPUPRPKP", response.json
+        codes[category] = response.json["ticket_code"]
+    check_deadlines(admin.stack.runtime)  # the scheduler starts the clocks of complaints the router placed
+    calendar = policy(admin.stack.runtime.settings).calendar()
+    with admin.stack.runtime.db.session() as session:
+        clocks = {category: open_assignment(session, session.scalar(
+            select(Complaint.id).where(Complaint.ticket_code == code))) for category, code in codes.items()}
+    for category, days in (("jalan", 14), ("pohon-taman", 7)):
+        clock = clocks[category]
+        assert clock.category == category
+        assert clock.resolve_due == calendar.add_working_days(clock.assigned_at, days), category
+        assert clock.acknowledge_due == calendar.add_working_days(clock.assigned_at, 1)
+    page = admin.as_user(SUPER).get(f"/admin/complaints/{codes['pohon-taman']}").text
+    assert 'data-stage="resolve"' in page
+
+
+LONG_ANSWER = ("Lampu PJU di Jl. Danau Toba sudah diganti petugas pada Selasa pagi. Kabel yang putus karena dahan "
+               "pohon juga sudah disambung, dan dahan di sekitar tiang sudah dipangkas bersama DLH supaya tidak "
+               "terulang.")
+
+
+def test_a_long_answer_fits_one_sms_and_goes_whole_by_email(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    from email.message import EmailMessage
+
+    from channels.email_intake import accept_mail
+    from models import Outbox
+
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "warga.mail@example.id", "aduan@malangkota.go.id", "PJU mati"
+    mail["Message-ID"] = "<pju-1@example.id>"
+    mail.set_content("lampu pju mati di jl danau toba\n")
+    accept_mail(admin.stack.runtime, bytes(mail), "warga.mail@example.id")
+    admin.stack.work()
+    by_sms = sms_complaint(admin.stack, "lampu pju mati di jl danau toba")
+    with admin.stack.runtime.db.session() as session:
+        by_email = session.scalar(select(Complaint).where(Complaint.channel == "email"))
+    console = admin.as_user(DISHUB)
+    for complaint in (by_email, by_sms):
+        assert console.post(f"/admin/complaints/{complaint.ticket_code}/status",
+                            {"to": RESOLVED, "note": LONG_ANSWER}).status_code == 302
+    admin.stack.work()
+    with admin.stack.runtime.db.session() as session:
+        email = session.scalar(select(Outbox).where(Outbox.complaint_id == by_email.id,
+                                                    Outbox.kind == "status_update"))
+    assert email.channel == "email" and email.body.endswith(LONG_ANSWER)
+    sms = sms_to(twilio_standin, CITIZEN)[-1]
+    assert len(sms) <= 160 and sms.endswith("...") and sms.startswith(
+        f"Tiket {format_ticket_code(by_sms.ticket_code)}: Selesai. Lampu PJU di Jl. Danau Toba sudah diganti")
+    # The whole answer is on the public ticket page.
+    assert "dipangkas bersama DLH" in admin.stack.client.get(f"/tiket/{by_sms.ticket_code}").text
