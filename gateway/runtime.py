@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import current_app, has_app_context
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from channels import registry
 from channels.base import Sender
@@ -111,7 +112,20 @@ def sync_agencies(runtime: Runtime) -> None:
     """Make the agencies table match config.yaml: add new ones, rename, deactivate the removed.
 
     Agencies the super-admin added or changed in the console (``source`` ``console``) are left alone.
+    Every process runs this at start (``gunicorn -w 2`` starts two at once on a fresh database): when
+    another process inserted the same agencies first, the loser rolls back and syncs again.
     """
+    for attempt in (1, 2, 3):
+        try:
+            _sync_agencies_once(runtime)
+            return
+        except IntegrityError:
+            if attempt == 3:
+                raise
+            log.info("another process added the agencies at the same moment; syncing again")
+
+
+def _sync_agencies_once(runtime: Runtime) -> None:
     from models.contact import FROM_CONFIG
 
     configured = {agency.code: agency.name for agency in runtime.settings.routing.agencies}

@@ -45,3 +45,39 @@ def test_one_head() -> None:
     from models.migrate import alembic_config
 
     assert len(ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()) == 1
+
+
+def test_several_processes_starting_at_once_sync_the_agencies(empty_database: str) -> None:
+    """`gunicorn -w 2` on a fresh database: each worker adds config.yaml's agencies at the same moment."""
+    import threading
+    from types import SimpleNamespace
+
+    from sqlalchemy import func, select
+
+    from gateway.runtime import sync_agencies
+    from models import Agency, Database
+    from tests.conftest import make_settings
+
+    upgrade(empty_database)
+    settings = make_settings(empty_database)
+    databases = [Database(empty_database) for _ in range(4)]
+    start, errors = threading.Barrier(len(databases)), []
+
+    def boot(database: Database) -> None:
+        start.wait()
+        try:
+            sync_agencies(SimpleNamespace(settings=settings, db=database))
+        except Exception as error:  # noqa: BLE001 - collected and shown by the assertion
+            errors.append(repr(error))
+
+    workers = [threading.Thread(target=boot, args=(database,)) for database in databases]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=30)
+    with databases[0].session() as session:
+        count = session.scalar(select(func.count()).select_from(Agency))
+    for database in databases:
+        database.dispose()
+    assert errors == []
+    assert count == len(settings.routing.agencies)
