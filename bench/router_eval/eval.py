@@ -2,11 +2,17 @@
 
 Usage::
 
-    .venv/bin/python bench/router_eval/eval.py [--config config.yaml] [--errors]
+    .venv/bin/python bench/router_eval/eval.py [--config config.yaml] [--errors [tune|all]]
+    .venv/bin/python bench/router_eval/eval.py --set bench/router_eval/blind.tsv
 
 The set (complaints.tsv) is split by first label, alternating in file order: the first complaint of each
 agency goes to "tune", the second to "holdout", and so on. Keywords may be adjusted while looking at the
-tune split only; ``--errors`` lists the tune split's misses and never the holdout's.
+tune split only; ``--errors`` lists the tune split's misses and never the holdout's. Since blind.tsv (written
+without seeing the keyword lists) became the held-out set, all of complaints.tsv may be tuned on:
+``--errors all`` lists the misses of both its splits.
+
+``--set PATH`` evaluates another file with the same columns as one held-out split ("blind"); its misses
+are never listed.
 
 Definitions (per split):
     coverage   share of complaints that belong to an agency which the router routed (not review).
@@ -58,20 +64,23 @@ class Case:
         return self.decision.candidates[0]["agency"] if self.decision.candidates else REVIEW
 
 
-def read_set() -> list[list[str]]:
-    """The rows of complaints.tsv: id, channel, labels, text (comments and header skipped)."""
-    with SET_PATH.open(encoding="utf-8", newline="") as f:
+def read_set(path: Path = SET_PATH) -> list[list[str]]:
+    """The rows of a set: id, channel, labels, text (comments and header skipped)."""
+    with path.open(encoding="utf-8", newline="") as f:
         return list(csv.reader((line for line in f if not line.startswith("#")), delimiter="\t"))[1:]
 
 
-def load_cases(table: object) -> list[Case]:
-    """Read complaints.tsv, assign the stratified split and route every complaint."""
+def load_cases(table: object, path: Path = SET_PATH) -> list[Case]:
+    """Read a set, assign the split (tune/holdout for complaints.tsv, all "blind" otherwise), route each."""
     seen: Counter[str] = Counter()
     cases = []
-    for case_id, channel, labels, text in read_set():
+    for case_id, channel, labels, text in read_set(path):
         label_tuple = () if labels == "NONE" else tuple(labels.split("+"))
         first = label_tuple[0] if label_tuple else "NONE"
-        split = "tune" if seen[first] % 2 == 0 else "holdout"
+        if path != SET_PATH:
+            split = "blind"
+        else:
+            split = "tune" if seen[first] % 2 == 0 else "holdout"
         seen[first] += 1
         cases.append(Case(case_id, channel, label_tuple, text, split, route(text, table)))
     return cases
@@ -97,13 +106,18 @@ def metrics(cases: list[Case], threshold: float) -> dict[str, float]:
     }
 
 
+def splits_of(cases: list[Case]) -> tuple[str, ...]:
+    """The splits to report: tune, holdout and all for complaints.tsv; only all for a blind set."""
+    return ("tune", "holdout", "all") if any(c.split == "tune" for c in cases) else ("all",)
+
+
 def summary_table(cases: list[Case], threshold: float) -> str:
     """Markdown table of the metrics per split at one threshold."""
     lines = [
         "| split | n | coverage | precision (wrong/routed) | forced top-1 | NONE -> review |",
         "|---|---|---|---|---|---|",
     ]
-    for split in ("tune", "holdout", "all"):
+    for split in splits_of(cases):
         part = [c for c in cases if split == "all" or c.split == split]
         m = metrics(part, threshold)
         lines.append(
@@ -115,14 +129,14 @@ def summary_table(cases: list[Case], threshold: float) -> str:
 
 def sweep_table(cases: list[Case], configured: float) -> str:
     """Markdown table: coverage and precision per threshold, tune and holdout side by side."""
+    splits = splits_of(cases)
     lines = [
-        "| threshold | tune coverage | tune precision | holdout coverage | holdout precision "
-        "| all coverage | all precision |",
-        "|---|---|---|---|---|---|---|",
+        "| threshold | " + " | ".join(f"{split} coverage | {split} precision" for split in splits) + " |",
+        "|---" * (1 + 2 * len(splits)) + "|",
     ]
     for threshold in sorted(set(THRESHOLDS + [configured])):
         cells = []
-        for split in ("tune", "holdout", "all"):
+        for split in splits:
             m = metrics([c for c in cases if split == "all" or c.split == split], threshold)
             cells += [f"{m['coverage']:.1%}", f"{m['precision']:.1%}"]
         mark = " (configured)" if threshold == configured else ""
@@ -143,11 +157,11 @@ def confusion_table(cases: list[Case], threshold: float) -> str:
     return "\n".join(lines)
 
 
-def tune_errors(cases: list[Case], threshold: float) -> str:
-    """The tune split's wrong routes and review-queue misses (the holdout is never listed)."""
+def tune_errors(cases: list[Case], threshold: float, splits: tuple[str, ...] = ("tune",)) -> str:
+    """The wrong routes and review-queue misses of ``splits`` (a blind set's are never listed)."""
     lines = []
     for c in cases:
-        if c.split != "tune":
+        if c.split not in splits or c.split == "blind":
             continue
         got = c.routed_to(threshold)
         if (c.labels and got not in c.labels) or (not c.labels and got != REVIEW):
@@ -164,26 +178,35 @@ def main() -> None:
     """Run the evaluation and print markdown sections ready for bench/RESULTS.md."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--config", default=str(ROOT / "config.yaml"))
-    parser.add_argument("--errors", action="store_true", help="list the tune split's misses")
+    parser.add_argument("--set", dest="set_path", type=Path, default=SET_PATH,
+                        help="the labelled set (default complaints.tsv); another file is one held-out split")
+    parser.add_argument("--errors", nargs="?", const="tune", choices=["tune", "all"],
+                        help="list the misses of complaints.tsv's tune split, or of all of it")
     parser.add_argument("--threshold", type=float, help="report at this threshold instead of the configured one")
     args = parser.parse_args()
     table = load_table(Path(args.config).read_text(encoding="utf-8"), source=args.config)
-    cases = load_cases(table)
+    if args.errors and args.set_path.resolve() != SET_PATH:
+        parser.error("--errors lists complaints.tsv's misses only; a held-out set's are never listed")
+    if not args.set_path.is_file():
+        parser.error(f"no such set: {args.set_path}")
+    path = SET_PATH if args.set_path.resolve() == SET_PATH else args.set_path
+    cases = load_cases(table, path)
     threshold = table.threshold if args.threshold is None else args.threshold
-    by_channel = Counter((c.split, c.channel) for c in cases)
+    by_channel = Counter(c.channel for c in cases)
+    splits = ", ".join(f"{split} {sum(c.split == split for c in cases)}" for split in ("tune", "holdout", "blind")
+                       if any(c.split == split for c in cases))
     print(
-        f"Eval set: {len(cases)} complaints ({sum(1 for c in cases if not c.labels)} NONE, "
-        f"{sum(1 for c in cases if len(c.labels) > 1)} with two agencies); "
-        f"tune {sum(c.split == 'tune' for c in cases)}, holdout {sum(c.split == 'holdout' for c in cases)}; "
-        f"sms {by_channel[('tune', 'sms')] + by_channel[('holdout', 'sms')]}, "
-        f"web {by_channel[('tune', 'web')] + by_channel[('holdout', 'web')]}.\n"
+        f"Eval set {path.name}: {len(cases)} complaints ({sum(1 for c in cases if not c.labels)} NONE, "
+        f"{sum(1 for c in cases if len(c.labels) > 1)} with two agencies); {splits}; "
+        f"sms {by_channel['sms']}, web {by_channel['web']}.\n"
     )
     print(f"At the configured threshold {threshold:g}:\n\n{summary_table(cases, threshold)}\n")
     print(f"Across thresholds:\n\n{sweep_table(cases, threshold)}\n")
     print(f"Confusion matrix, all {len(cases)} complaints, threshold {threshold:g}:\n")
     print(f"{confusion_table(cases, threshold)}\n")
     if args.errors:
-        print(f"Tune-split misses at threshold {threshold:g}:\n{tune_errors(cases, threshold)}")
+        which = ("tune",) if args.errors == "tune" else ("tune", "holdout")
+        print(f"Misses of {' and '.join(which)} at threshold {threshold:g}:\n{tune_errors(cases, threshold, which)}")
 
 
 if __name__ == "__main__":
