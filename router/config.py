@@ -11,6 +11,8 @@ Schema::
       smoothing: 1.0          # pseudo-score in the confidence denominator, > 0
       fuzzy_min_length: 5     # shortest unknown word corrected as a typo (0 turns correction off)
       place_markers: [depan]  # a match right after one of these names a place and scores nothing
+      out_of_scope:           # evidence that no city agency handles it (PLN, police ...): term: weight
+        pln: 3                # it competes with the best agency like a second candidate; if it leads, review
     agencies:
       - code: DPUPRPKP        # ^[A-Z][A-Z0-9-]{1,31}$, unique
         name: Dinas Pekerjaan Umum ...
@@ -30,10 +32,12 @@ import yaml
 
 from router.lexicon import default_lexicon
 from router.normalize import Normalizer
-from router.table import Agency, RoutingTable, Term
+from router.table import OUT_OF_SCOPE, Agency, RoutingTable, Term
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
-ROUTER_DEFAULTS: dict[str, Any] = {"threshold": 0.5, "smoothing": 1.0, "fuzzy_min_length": 5, "place_markers": []}
+ROUTER_DEFAULTS: dict[str, Any] = {
+    "threshold": 0.5, "smoothing": 1.0, "fuzzy_min_length": 5, "place_markers": [], "out_of_scope": {},
+}
 
 
 class RouterConfigError(ValueError):
@@ -107,7 +111,7 @@ def load_table(yaml_text: str, source: str = "config.yaml") -> RoutingTable:
         raise reader.fail(root, "agencies: section missing")
     agencies = _read_agencies(reader, sections["agencies"])
     normalizer = Normalizer(default_lexicon(), fuzzy_min_length=int(settings["fuzzy_min_length"]) or 10**6)
-    keys = _compile_keys(reader, agencies, normalizer)
+    keys = _compile_keys(reader, agencies, normalizer, settings["out_of_scope"], settings.get("out_of_scope_node"))
     return RoutingTable(
         agencies=[agency for agency, _ in agencies],
         threshold=settings["threshold"],
@@ -143,6 +147,9 @@ def _read_router(reader: _Reader, node: yaml.Node | None) -> dict[str, Any]:
                 if len(tokens) != 1:
                     raise reader.fail(value_node, f"router.place_markers {marker!r}: must be one word")
             settings[key] = [tokens[0] for tokens in normalized]
+        elif key == "out_of_scope":
+            settings[key] = _read_terms(reader, value_node, "router.out_of_scope")
+            settings["out_of_scope_node"] = value_node
         else:
             raise reader.fail(key_node, f"router.{key}: unknown setting (known: {', '.join(ROUTER_DEFAULTS)})")
     return settings
@@ -186,25 +193,32 @@ def _read_terms(reader: _Reader, node: yaml.Node | None, where: str) -> dict[str
 
 
 def _compile_keys(
-    reader: _Reader, agencies: list[tuple[Agency, dict[str, yaml.Node]]], normalizer: Normalizer
+    reader: _Reader,
+    agencies: list[tuple[Agency, dict[str, yaml.Node]]],
+    normalizer: Normalizer,
+    out_of_scope: dict[str, float],
+    out_of_scope_node: yaml.Node | None,
 ) -> dict[str, list[Term]]:
     """Normalise every term, refuse empty or duplicate ones, and set the typo vocabulary."""
     keys: dict[str, list[Term]] = {}
     vocabulary: set[str] = set()
-    for index, (agency, fields) in enumerate(agencies):
-        for kind, terms in (("keywords", agency.keywords), ("negative", agency.negative)):
-            line_of = {str(reader.value(k)).strip(): k for k, _ in fields[kind].value} if terms else {}
-            own: dict[str, str] = {}
-            for term, weight in terms.items():
-                where = f"agencies[{index}].{kind} '{term}'"
-                key = " ".join(normalizer.tokens(term))
-                if not key:
-                    raise reader.fail(line_of[term], f"{where}: normalises to nothing (no letters or digits)")
-                if key in own:
-                    raise reader.fail(line_of[term], f"{where}: same as '{own[key]}' after normalisation ({key})")
-                own[key] = term
-                keys.setdefault(key, []).append(Term(index, weight, term, kind == "negative"))
-                for word in re.findall(r"[a-z0-9]+", term.lower()):
-                    vocabulary.update(normalizer.surface(word))
+    groups = [(index, f"agencies[{index}].{kind}", terms, fields.get(kind), kind == "negative")
+              for index, (agency, fields) in enumerate(agencies)
+              for kind, terms in (("keywords", agency.keywords), ("negative", agency.negative))]
+    groups.append((OUT_OF_SCOPE, "router.out_of_scope", out_of_scope, out_of_scope_node, False))
+    for index, where_group, terms, node, negative in groups:
+        line_of = {str(reader.value(k)).strip(): k for k, _ in node.value} if terms and node is not None else {}
+        own: dict[str, str] = {}
+        for term, weight in terms.items():
+            where = f"{where_group} '{term}'"
+            key = " ".join(normalizer.tokens(term))
+            if not key:
+                raise reader.fail(line_of.get(term), f"{where}: normalises to nothing (no letters or digits)")
+            if key in own:
+                raise reader.fail(line_of.get(term), f"{where}: same as '{own[key]}' after normalisation ({key})")
+            own[key] = term
+            keys.setdefault(key, []).append(Term(index, weight, term, negative))
+            for word in re.findall(r"[a-z0-9]+", term.lower()):
+                vocabulary.update(normalizer.surface(word))
     normalizer.set_vocabulary(vocabulary)
     return keys

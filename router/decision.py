@@ -40,26 +40,37 @@ class Decision:
             best candidate (empty when nothing matched).
         candidates: every agency with a positive score, best first, as dicts
             ``{"agency", "score", "matched"}``.
+        out_of_scope: out-of-scope terms that matched (``router.out_of_scope``: PLN, the police ...);
+            their weight competes with the best agency like a second candidate.
     """
 
     agency: str | None
     confidence: float
     matched: list[str] = field(default_factory=list)
     candidates: list[dict[str, Any]] = field(default_factory=list)
+    out_of_scope: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"agency", "confidence", "matched", "candidates"}``, ready for ``json.dumps``."""
-        return {
+        """Return ``{"agency", "confidence", "matched", "candidates"}``, ready for ``json.dumps``.
+
+        ``"out_of_scope"`` is added only when such terms matched.
+        """
+        answer = {
             "agency": self.agency,
             "confidence": self.confidence,
             "matched": list(self.matched),
             "candidates": [dict(candidate) for candidate in self.candidates],
         }
+        if self.out_of_scope:
+            answer["out_of_scope"] = list(self.out_of_scope)
+        return answer
 
     def explain(self) -> str:
         """Return a short human explanation, e.g. for ``sambat route`` without ``--json``."""
+        outside = f"\n  not a city matter? {', '.join(self.out_of_scope)}" if self.out_of_scope else ""
         if not self.candidates:
-            return "review queue: no keyword matched"
+            return ("review queue: no agency keyword matched" + outside) if outside else \
+                "review queue: no keyword matched"
         head = (
             f"{self.agency} (confidence {self.confidence:.2f})"
             if self.agency
@@ -69,4 +80,4 @@ class Decision:
         for candidate in self.candidates:
             terms = ", ".join(candidate["matched"])
             lines.append(f"  {candidate['agency']:<16} score {candidate['score']:>6.2f}  {terms}")
-        return "\n".join(lines)
+        return "\n".join(lines) + outside

@@ -6,7 +6,9 @@ keywords. Overlapping matches are resolved longest first: a phrase consumes its 
 jalan" (Dishub) is not also "jalan" (public works). Each distinct keyword counts once. A match right
 after a place marker ("depan rumah sakit") names a place and scores nothing. A negative keyword is
 matched like any other (it consumes its words, so "jalan jalan" is not also "jalan") and subtracts its
-weight from its agency.
+weight from its agency. Out-of-scope terms (``router.out_of_scope``: PLN, the police ...) score for no
+agency: they compete with the best agency like a second candidate, and when they lead, the complaint
+goes to review.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class Agency:
     keywords: dict[str, float] = field(default_factory=dict)
     negative: dict[str, float] = field(default_factory=dict)
     line: int = 0
+
+
+OUT_OF_SCOPE = -1  # the agency index of out-of-scope terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,16 +135,19 @@ class RoutingTable:
 
     def _decide(self, scores: dict[int, float], evidence: dict[int, list[tuple[int, str]]]) -> Decision:
         """Rank agencies with a positive score and apply the threshold."""
+        out_of_scope = scores.pop(OUT_OF_SCOPE, 0.0)
+        outside = [label for _, label in sorted(evidence.pop(OUT_OF_SCOPE, []))]
         ranked = sorted((i for i, s in scores.items() if s > 0), key=lambda i: (-scores[i], i))
         if not ranked:
-            return Decision(agency=None, confidence=0.0)
+            return Decision(agency=None, confidence=0.0, out_of_scope=outside)
         matched = {i: [label for _, label in sorted(evidence[i])] for i in ranked}
         candidates = [Candidate(self.agencies[i].code, scores[i], matched[i]).to_dict() for i in ranked]
         best = scores[ranked[0]]
-        second = scores[ranked[1]] if len(ranked) > 1 else 0.0
+        second = max(scores[ranked[1]] if len(ranked) > 1 else 0.0, out_of_scope)
         confidence = round(best / (best + second + self.smoothing), 4)
         agency = self.agencies[ranked[0]].code if confidence >= self.threshold else None
-        return Decision(agency=agency, confidence=confidence, matched=matched[ranked[0]], candidates=candidates)
+        return Decision(agency=agency, confidence=confidence, matched=matched[ranked[0]], candidates=candidates,
+                        out_of_scope=outside)
 
 
 def route(text: str, table: RoutingTable) -> Decision:

@@ -71,6 +71,16 @@ BAD_CASES = [
         "router:\n  place_markers: [depan, di depan]\n" + AGENCY,
         "cfg.yaml line 2: router.place_markers 'di depan': must be one word",
     ),
+    (
+        "out-of-scope term without weight",
+        "router:\n  out_of_scope:\n    pln: 3\n    polisi: x\n" + AGENCY,
+        "cfg.yaml line 4: router.out_of_scope 'polisi': weight must be a number > 0",
+    ),
+    (
+        "out-of-scope terms alike after normalisation",
+        "router:\n  out_of_scope:\n    penipuan: 3\n    ditipu: 3\n" + AGENCY,
+        "cfg.yaml line 4: router.out_of_scope 'ditipu': same as 'penipuan' after normalisation",
+    ),
     ("agency without code", "agencies:\n  - name: X\n", "cfg.yaml line 2: agencies[0].code None: must match"),
     ("bad code", "agencies:\n  - code: dlh\n    name: X\n", "cfg.yaml line 2: agencies[0].code 'dlh': must match"),
     (

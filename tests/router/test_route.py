@@ -31,6 +31,11 @@ SHIPPED_CASES = [
     ("two agencies, close scores: review", "sampah menyumbat saluran air sampai banjir", None),
     ("weak hint alone: review", "bau", None),
     ("landmark after 'depan' does not count", "jalan rusak depan rumah sakit", "DPUPRPKP"),
+    ("token listrik is PLN's", "token listrik ga bisa diisi, pln ga jawab", None),
+    ("a phone lost in an angkot is for the police", "hp sy hilang di angkot, tlg bantu", None),
+    ("a madrasah is the ministry's", "madrasah anak sy minta uang seragam mahal", None),
+    ("crime as context does not hide a dark street", "lampu jalan di gg 2 mati, gelap rawan begal", "DISHUB"),
+    ("storm-felled tree is BPBD's", "pohon tumbang nutup jalan habis angin kencang", "BPBD"),
 ]
 
 
@@ -58,6 +63,29 @@ agencies:
   - code: MANUAL
     name: Assigned by hand only
 """
+
+OUTSIDE = SMALL.replace("  place_markers: [depan]\n", "  place_markers: [depan]\n  out_of_scope: {pln: 3, polisi: 1}\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "agency", "confidence", "outside"),
+    [
+        ("pln padam", None, 0.0, ["pln"]),  # only out-of-scope evidence: review, nothing to rank
+        ("lampu jalan mati, pln tidak datang", None, 0.4286, ["pln"]),  # 3 against 3: a tie
+        ("lampu jalan mati, polisi tidak ada", "HUB", 0.6, ["polisi"]),  # weak context: still routed
+        ("lampu jalan mati", "HUB", 0.75, []),
+    ],
+    ids=["alone", "as strong as the agency", "weak context", "absent"],
+)
+def test_out_of_scope_competes_like_a_second_candidate(text: str, agency: str | None, confidence: float,
+                                                       outside: list[str]) -> None:
+    decision = route(text, load_table(OUTSIDE, source="outside.yaml"))
+    assert (decision.agency, decision.out_of_scope) == (agency, outside)
+    assert decision.confidence == pytest.approx(confidence, abs=1e-4)
+    assert all(c["agency"] for c in decision.candidates)  # never offered as an agency to assign
+    assert ("out_of_scope" in decision.to_dict()) == bool(outside)
+    if outside:
+        assert "not a city matter? " + ", ".join(outside) in decision.explain()
 
 
 @pytest.fixture(scope="module")

@@ -259,3 +259,13 @@ def test_an_email_citizen_gets_the_polite_reply_by_email(admin: Admin, twilio_st
     assert reply.body.endswith("Ditolak. Pesan Anda bukan aduan untuk Pemkot, jadi tidak kami teruskan. Info: ketik "
                                "BANTUAN.")
     assert reply.in_reply_to == "<thanks-1@example.id>"
+
+
+def test_review_queue_says_when_it_may_not_be_the_citys(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
+    complaint = sms_complaint(admin.stack, "ada pohon tumbang di gang, sudah lapor pln belum datang")
+    assert complaint.status == NEW
+    assert complaint.routing["out_of_scope"] == ["pln"]
+    page = admin.as_user(SUPER).get("/admin/review").text
+    card = page[page.index(f'id="complaint-{complaint.ticket_code}"'):]
+    assert "Mungkin bukan urusan pemkot: pln" in card
+    assert f'value="{complaint.id}|BPBD"' in card  # the agency is still offered with one click
