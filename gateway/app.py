@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, jsonify
 from sqlalchemy.exc import OperationalError
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from channels.base import Sender
 from gateway.queue import EmbeddedQueue, JobQueue
@@ -32,6 +33,11 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret_key
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    if settings.proxy_hops:
+        # Behind nginx or a load balancer: the client's address (rate limits, logs) and scheme come from the
+        # X-Forwarded-* headers the trusted proxies add; anything a client wrote there itself is ignored.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     runtime = build_runtime(settings, queue=queue, senders=senders)
     app.extensions["sambat"] = runtime
     if sync:

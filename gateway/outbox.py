@@ -88,7 +88,7 @@ def deliver(runtime: Runtime, outbox_id: int) -> str | None:
 def _record_failure(session: Session, runtime: Runtime, row: Outbox, exc: SendError) -> str:
     settings = runtime.settings
     row.last_error = str(exc)[:2000]
-    row.error_code = exc.code
+    row.error_code = str(exc.code)[:20] if exc.code else None  # outbox.error_code is 20 characters
     row.status_updated_at = utcnow()
     if isinstance(exc, RecipientOptedOut) and row.contact_id:
         contact = session.get(Contact, row.contact_id)
@@ -125,7 +125,8 @@ def apply_status(session: Session, report: StatusReport) -> str:
         update(Outbox)
         .where(Outbox.id == row.id, Outbox.status.in_(older))
         .values(status=report.status, provider_message_id=report.provider_message_id,
-                error_code=report.error_code or Outbox.error_code, status_updated_at=utcnow())
+                error_code=report.error_code[:20] if report.error_code else Outbox.error_code,
+                status_updated_at=utcnow())
     ).rowcount
     if report.error_code == "21610" and row.contact_id:
         contact = session.get(Contact, row.contact_id)

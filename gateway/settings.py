@@ -44,6 +44,7 @@ class Settings:
     redis_url: str | None = None
     secret_key: str | None = None
     public_url: str | None = None
+    proxy_hops: int = 0  # reverse proxies in front of the app whose X-Forwarded-* headers are trusted
     phone_region: str = "ID"
     default_language: str = "id"
     timezone: str = "Asia/Jakarta"
@@ -123,6 +124,7 @@ ENVIRONMENT = {
     "TWILIO_ACCOUNT_SID": ("twilio_account_sid", str),
     "TWILIO_AUTH_TOKEN": ("twilio_auth_token", str),
     "SAMBAT_PUBLIC_URL": ("public_url", str),
+    "SAMBAT_PROXY_HOPS": ("proxy_hops", int),
     "SAMBAT_PHONE_REGION": ("phone_region", str),
     "SAMBAT_DEFAULT_LANGUAGE": ("default_language", str),
     "SAMBAT_TIMEZONE": ("timezone", str),
@@ -161,6 +163,7 @@ FILE_KEYS = {
     ("default_language",): "default_language",
     ("timezone",): "timezone",
     ("public_url",): "public_url",
+    ("proxy_hops",): "proxy_hops",
     ("sms", "provider"): "sms_provider",
     ("sms", "twilio_from"): "twilio_from",
     ("sms", "twilio_messaging_service_sid"): "twilio_messaging_service_sid",
@@ -313,6 +316,10 @@ def _validate(settings: Settings, source: str) -> None:
                        ("SAMBAT_TWILIO_API_BASE_URL", settings.twilio_api_base_url)):
         if value is not None and not str(value).startswith(("http://", "https://")):
             raise ConfigError(f"{key}: must be an http(s) URL, got {value!r}")
+    if not isinstance(settings.proxy_hops, int) or isinstance(settings.proxy_hops, bool) \
+            or not 0 <= settings.proxy_hops <= 5:
+        raise ConfigError(f"{source}: proxy_hops: must be a whole number from 0 to 5 (the reverse proxies in front "
+                          f"of Sambat), got {settings.proxy_hops!r}")
     if not isinstance(settings.outbox_max_attempts, int) or settings.outbox_max_attempts < 1:
         raise ConfigError(f"{source}: outbox.max_attempts: must be a whole number >= 1")
     backoff = settings.outbox_retry_backoff

@@ -35,6 +35,39 @@ def test_form_posts_are_limited_per_client_address(limited_app) -> None:  # noqa
     assert other.status_code == 422 and client.get("/aduan").status_code == 200
 
 
+@pytest.mark.parametrize(("hops", "seen_as"), [(0, "proxy"), (1, "client")])
+def test_behind_a_trusted_proxy_each_phone_has_its_own_limit(sqlite_url: str, tmp_path: Path, hops: int,
+                                                              seen_as: str) -> None:
+    """nginx in front (proxy_hops: 1): the limit follows X-Forwarded-For; without it, the proxy's address."""
+    settings = make_settings(sqlite_url, media_dir=str(tmp_path), form_rate_limit="2 per minute", proxy_hops=hops)
+    app = create_app(settings, queue=EmbeddedQueue(), start_embedded=False)
+    client = app.test_client()
+    token = csrf_token(client.get("/aduan").get_data(as_text=True))
+
+    def post(phone: str, forged: str = "") -> int:
+        forwarded = f"{forged}, {phone}" if forged else phone  # the proxy appends the address it saw
+        return client.post("/aduan", data={"csrf_token": token, "text": ""},
+                           environ_base={"REMOTE_ADDR": "127.0.0.1"},
+                           headers={"X-Forwarded-For": forwarded, "X-Forwarded-Proto": "https"}).status_code
+
+    first = [post("203.0.113.7") for _ in range(2)]
+    other_phone = post("198.51.100.9")
+    forged = post("203.0.113.7", forged="198.51.100.77")  # a client cannot pick its own address
+    app.extensions["sambat"].db.dispose()
+    assert first == [422, 422]
+    if seen_as == "client":
+        assert (other_phone, forged) == (422, 429)
+    else:  # every request looks like 127.0.0.1: one limit for the whole city
+        assert (other_phone, forged) == (429, 429)
+
+
+def test_proxy_hops_must_be_a_small_whole_number(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="proxy_hops: must be a whole number from 0 to 5"):
+        load_settings(environ={"SAMBAT_PROXY_HOPS": "9"}, config_path=str(ROOT / "config.yaml"))
+    with pytest.raises(ConfigError, match="SAMBAT_PROXY_HOPS: expected a int"):
+        load_settings(environ={"SAMBAT_PROXY_HOPS": "one"}, config_path=str(ROOT / "config.yaml"))
+
+
 def test_api_is_limited_per_key_in_the_api_error_shape(limited_app) -> None:  # noqa: ANN001
     client = limited_app.test_client()
     statuses = [client.post("/api/v1/complaints", json={}, headers={"X-API-Key": "sbt_one"}).status_code
