@@ -7,7 +7,8 @@ clean text with the quoted history cut off; photos are kept like web-form photos
 refused politely. The Message-ID is the provider id, so the same mail twice is one message.
 
 A reply continues its complaint: its In-Reply-To / References name a mail Sambat sent, or its subject
-carries "[Tiket 1234 5678]". Auto-replies, bounces and list mail are stored but never answered.
+carries "[Tiket 1234 5678]". Auto-replies, bounces and list mail are stored but never answered; a bounce of a
+mail Sambat sent marks that outbox row undelivered with the server's status (:func:`delivery_failure`).
 """
 
 from __future__ import annotations
@@ -157,6 +158,50 @@ def _attachments(mail: EmailMessage) -> tuple[list[tuple[str, str, bytes]], list
         else:
             refused.append(filename or content_type)
     return photos, refused
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    """A bounce (RFC 3464 delivery status notification) saying a mail Sambat sent did not arrive."""
+
+    message_ids: tuple[str, ...]  # Message-IDs of the mail that failed, as Sambat sent them
+    status: str  # the enhanced status code, e.g. "5.1.1"
+    diagnostic: str  # the receiving server's words
+
+
+def delivery_failure(raw: bytes) -> DeliveryFailure | None:
+    """Read a bounce: which of our mails failed for good, and why; None for anything else.
+
+    Only ``multipart/report; report-type=delivery-status`` with a recipient whose Action is ``failed``
+    counts ("delayed" is not a failure yet). The failed mail is named by the returned headers or message
+    (``text/rfc822-headers``, ``message/rfc822``), else by the bounce's In-Reply-To / References.
+    """
+    mail = BytesParser(policy=policy.default).parsebytes(raw)
+    if mail.get_content_type() != "multipart/report" or mail.get_param("report-type") != "delivery-status":
+        return None
+    failed: list[tuple[str, str]] = []
+    returned: list[str] = []
+    for part in mail.walk():
+        content_type = part.get_content_type()
+        if content_type == "message/delivery-status":
+            for fields in part.get_payload():
+                if str(fields.get("Action", "")).strip().lower() == "failed":
+                    failed.append((str(fields.get("Status", "")).strip()[:20] or "5.0.0",
+                                   " ".join(str(fields.get("Diagnostic-Code", "")).split())[:500]))
+        elif content_type == "message/rfc822":
+            for original in part.get_payload():
+                returned += _MESSAGE_ID.findall(str(original.get("Message-ID", "")))
+        elif content_type == "text/rfc822-headers":
+            headers = BytesParser(policy=policy.default).parsebytes(part.get_payload(decode=True) or b"",
+                                                                    headersonly=True)
+            returned += _MESSAGE_ID.findall(str(headers.get("Message-ID", "")))
+    if not failed:
+        return None
+    named = returned or _MESSAGE_ID.findall(_header(mail, "In-Reply-To") + " " + _header(mail, "References"))
+    if not named:
+        return None
+    status, diagnostic = failed[0]
+    return DeliveryFailure(message_ids=tuple(dict.fromkeys(named)), status=status, diagnostic=diagnostic)
 
 
 def find_thread(session: Any, message: Any) -> int | None:

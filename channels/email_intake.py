@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from channels.base import InboundMessage, Media
-from channels.email import NAME, ParsedMail, parse_mail
+from channels.email import NAME, ParsedMail, delivery_failure, parse_mail
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +62,39 @@ def accept_mail(runtime: Any, raw: bytes, envelope_from: str | None = None) -> A
             session.commit()
     log.info("mail %s from %s stored as message %s%s", mail.message_id, mail.sender, message_id,
              f" (automated: {mail.automated}; not answered)" if mail.automated else "")
+    if mail.automated:
+        _record_bounce(runtime, raw)
     return Accepted(message_id=message_id, created=created, automated=mail.automated)
+
+
+def _record_bounce(runtime: Any, raw: bytes) -> None:
+    """A bounce of a mail Sambat sent marks its outbox row undelivered, with the server's status and words.
+
+    The super-admin then sees that the citizen's address does not work; nothing is answered.
+    """
+    from sqlalchemy import select
+
+    from channels.base import StatusReport
+    from gateway.outbox import apply_status
+    from models import Outbox
+
+    failure = delivery_failure(raw)
+    if failure is None:
+        return
+    with runtime.db.session() as session:
+        for message_id in failure.message_ids:
+            row = session.scalar(select(Outbox).where(Outbox.channel == NAME,
+                                                      Outbox.provider_message_id == message_id))
+            if row is None:
+                continue
+            outcome = apply_status(session, StatusReport(provider_message_id=message_id, status="undelivered",
+                                                         error_code=failure.status))
+            if outcome == "updated":
+                row = session.get(Outbox, row.id)
+                row.last_error = f"bounced: {failure.status} {failure.diagnostic}".strip()[:2000]
+                session.commit()
+            log.warning("outbox %s (%s) bounced: %s %s (%s)", row.id, message_id, failure.status,
+                        failure.diagnostic, outcome)
 
 
 def _clean_photos(settings: Any, mail: ParsedMail) -> tuple[list[Any], list[str], list[Path]]:

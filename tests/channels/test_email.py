@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
-from channels.email import parse_mail
+from channels.email import DeliveryFailure, delivery_failure, parse_mail
 from channels.smtp_listener import start_listener
 from gateway.notify import change_status, enqueue_sends
 from models import Complaint, InboundMessage, Outbox, StatusEvent
@@ -239,6 +239,64 @@ def test_automated_mail_is_stored_never_answered(mail: MailStack, file: str) -> 
         assert message.automated and message.processed_at is not None and message.raw["automated"]
         assert session.scalar(select(func.count()).select_from(Outbox)) == 0
         assert session.scalar(select(func.count()).select_from(Complaint)) == 0
+
+
+def test_a_bounce_marks_the_mail_it_returns_undelivered_and_is_not_answered(mail: MailStack) -> None:
+    mail.send(compose("Budi <budi.santos01987@gmail.com>", "Jalan rusak", "jalan rusak berlubang di jl semeru",
+                      Message_ID="<complaint-1@mail.gmail.com>"), mail_from="budi.santos01987@gmail.com")
+    mail.work()
+    [answer] = mail.relay.mails
+    bounce = (DATA / "bounce_dsn.eml").read_bytes().replace(b"<sambat.46.2b3c4d5e6f70@malangkota.go.id>",
+                                                           answer["Message-ID"].encode())
+    mail.send(bounce, mail_from="")
+    mail.send(bounce, mail_from="")  # the same bounce twice changes nothing more
+    mail.work()
+    assert len(mail.relay.mails) == 1  # nothing answered
+    with mail.stack.runtime.db.session() as session:
+        [row] = session.scalars(select(Outbox)).all()
+        assert (row.status, row.error_code) == ("undelivered", "5.1.1")
+        assert row.last_error == ("bounced: 5.1.1 smtp; 550-5.1.1 The email account that you tried to reach "
+                                  "does not exist.")
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 1
+
+
+DSN_PARTS = """Content-Type: multipart/report; boundary="b"; report-type=delivery-status
+Subject: Undelivered Mail Returned to Sender
+From: MAILER-DAEMON@mx.example.id
+Message-ID: <bounce@mx.example.id>
+
+--b
+Content-Type: message/delivery-status
+
+Reporting-MTA: dns; mx.example.id
+
+Final-Recipient: rfc822; warga@example.id
+Action: {action}
+Status: {status}
+Diagnostic-Code: smtp; 552 5.2.2 mailbox full
+
+--b
+Content-Type: message/rfc822
+
+Message-ID: <sambat.7.abc@malangkota.go.id>
+Subject: Re: Sampah [Tiket 1234 5678]
+
+isi
+--b--
+"""
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (DSN_PARTS.format(action="failed", status="5.2.2"),
+     DeliveryFailure(("<sambat.7.abc@malangkota.go.id>",), "5.2.2", "smtp; 552 5.2.2 mailbox full")),
+    (DSN_PARTS.format(action="delayed", status="4.4.1"), None),  # still trying: not a failure yet
+    (DSN_PARTS.format(action="delivered", status="2.0.0"), None),
+    (DSN_PARTS.replace("report-type=delivery-status", "report-type=disposition-notification")
+     .format(action="failed", status="5.0.0"), None),  # a read receipt, not a bounce
+], ids=["failed, message returned whole", "delayed", "delivered", "read receipt"])
+def test_delivery_failures_are_read_from_the_report(raw: str, expected: DeliveryFailure | None) -> None:
+    assert delivery_failure(raw.replace("\n", "\r\n").encode()) == expected
+    assert delivery_failure((DATA / "gmail_reply_id.eml").read_bytes()) is None
 
 
 def test_same_message_id_twice_is_one_message(mail: MailStack) -> None:
