@@ -10,7 +10,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from gateway.intake.config import Category, categories
-from gateway.intake.public import CLOSED_STATUSES, PublicTicket, last_public_note, public_ticket
+from gateway.intake.public import CLOSED_STATUSES, PublicTicket, last_public_note, public_ticket, redact_personal
 from gateway.open311.formats import Open311Error
 from models import Complaint, utcnow
 from models.complaint import COMPLAINT_STATUSES
@@ -93,6 +93,13 @@ def _service_filter(settings: Any, codes: list[str]) -> Any:
         else Complaint.category.in_(codes)
 
 
+def _public_description(complaint: Complaint, settings: Any) -> str:
+    """The complaint's text without the citizen's name, phone numbers, e-mail addresses or ID numbers."""
+    contact = complaint.contact
+    names = (contact.name,) if contact is not None and contact.name else ()
+    return redact_personal(complaint.text, names, settings.phone_region)
+
+
 def request_fields(session: Session, settings: Any, complaint: Complaint, language: str) -> dict[str, Any]:
     """One service request with the spec's fields, in its order."""
     ticket: PublicTicket = public_ticket(session, complaint, settings.statuses, language)
@@ -105,7 +112,7 @@ def request_fields(session: Session, settings: Any, complaint: Complaint, langua
         "status_notes": last_public_note(ticket) or ticket.status_text,
         "service_name": category.name(language) if category else None,
         "service_code": category.code if category else None,
-        "description": complaint.text if publish else None,
+        "description": _public_description(complaint, settings) if publish else None,
         "agency_responsible": ticket.agency_name,
         "service_notice": None,
         "requested_datetime": complaint.created_at.astimezone(zone).isoformat(timespec="seconds"),

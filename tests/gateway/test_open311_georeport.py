@@ -3,6 +3,7 @@ as the specification gives them; a request filed here is an ordinary complaint."
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
@@ -151,3 +152,26 @@ def test_unknown_or_mistyped_request_ids_and_formats(web_stack: Stack) -> None:
     bad_format = web_stack.client.get(f"{BASE}/services.yaml")
     assert bad_format.status_code == 400 and ElementTree.fromstring(bad_format.data).tag == "errors"
     assert web_stack.client.get(f"{BASE}/nothing.json").json[0]["code"] == 404
+
+
+def test_published_descriptions_hide_what_names_the_citizen(web_stack: Stack, monkeypatch) -> None:  # noqa: ANN001
+    """With open311.publish_descriptions on, the public text still names nobody: like /tiket, no name, phone,
+    e-mail or ID number of the citizen, only the complaint itself."""
+    key = new_api_key(web_stack, "civic app")
+    text = ("Saya Andi Wijaya (hp 0812-3456-7890, WA +62 812 3456 7891, andi.w@example.id, NIK 3573010101010001): "
+            "jalan berlubang di depan pasar Kauman, RT 03 sejak 2 minggu")
+    code = post_request(web_stack, key, service_code="jalan", address_string="Jl. Ijen 12", description=text,
+                        first_name="Andi", last_name="Wijaya", phone="081234567890").json[0]["service_request_id"]
+    monkeypatch.setattr(web_stack.runtime, "settings",
+                        dataclasses.replace(web_stack.runtime.settings, open311_publish_descriptions=True))
+    [item] = web_stack.client.get(f"{BASE}/requests/{code}.json").json
+    [listed] = web_stack.client.get(f"{BASE}/requests.json?service_request_id={code}").json
+    for public in (item["description"], listed["description"],
+                   ElementTree.fromstring(web_stack.client.get(f"{BASE}/requests/{code}.xml").data)
+                   .find("request/description").text):
+        assert public.endswith("jalan berlubang di depan pasar Kauman, RT 03 sejak 2 minggu")
+        for personal in ("Andi", "Wijaya", "3456", "andi.w", "example.id", "3573010101010001"):
+            assert personal not in public, (personal, public)
+    # The ticket page shows no text at all, so nothing of this reaches it either.
+    page = web_stack.client.get(f"/tiket/{code}").get_data(as_text=True)
+    assert "Andi" not in page and "3456" not in page and "berlubang" not in page
