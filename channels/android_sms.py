@@ -144,7 +144,7 @@ class AndroidSmsChannel:
             log.warning("android-sms: message %s failed: %s", message_id, reason)
         return StatusReport(
             provider_message_id=str(message_id), status=status,
-            error_code=str(reason)[:20] if reason else None,
+            error_code=str(reason)[:100] if reason else None,  # outbox.error_code's width
             outbox_id=int(ours.group(1)) if ours else None, raw=document,
         )
 

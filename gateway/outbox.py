@@ -17,7 +17,7 @@ from channels.base import OutboundMessage, RecipientOptedOut, SendError, StatusR
 from gateway.runtime import Runtime, current_runtime
 from gateway.throttle import pace
 from models import STATUS_RANK, Contact, Outbox, utcnow
-from models.message import CLAIMED, PENDING, RETRY
+from models.message import CLAIMED, ERROR_CODE_LENGTH, PENDING, RETRY
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def deliver(runtime: Runtime, outbox_id: int) -> str | None:
 def _record_failure(session: Session, runtime: Runtime, row: Outbox, exc: SendError) -> str:
     settings = runtime.settings
     row.last_error = str(exc)[:2000]
-    row.error_code = str(exc.code)[:20] if exc.code else None  # outbox.error_code is 20 characters
+    row.error_code = str(exc.code)[:ERROR_CODE_LENGTH] if exc.code else None
     row.status_updated_at = utcnow()
     if isinstance(exc, RecipientOptedOut) and row.contact_id:
         contact = session.get(Contact, row.contact_id)
@@ -125,7 +125,7 @@ def apply_status(session: Session, report: StatusReport) -> str:
         update(Outbox)
         .where(Outbox.id == row.id, Outbox.status.in_(older))
         .values(status=report.status, provider_message_id=report.provider_message_id,
-                error_code=report.error_code[:20] if report.error_code else Outbox.error_code,
+                error_code=report.error_code[:ERROR_CODE_LENGTH] if report.error_code else Outbox.error_code,
                 status_updated_at=utcnow())
     ).rowcount
     if report.error_code == "21610" and row.contact_id:

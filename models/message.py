@@ -43,6 +43,7 @@ STATUS_RANK = {
     "sent": 4, "not_sent": 5, "delivered": 5, "undelivered": 5, "failed": 5, "canceled": 5, "read": 6,
 }
 FINAL_STATUSES = {"not_sent", "delivered", "undelivered", "failed", "canceled", "read"}
+ERROR_CODE_LENGTH = 100  # outbox.error_code: the longest provider failure code or reason kept (migration 0007)
 
 
 class Outbox(Base):
@@ -64,7 +65,7 @@ class Outbox(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    error_code: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(ERROR_CODE_LENGTH))
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
     complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
     inbound_message_id: Mapped[int | None] = mapped_column(ForeignKey("inbound_messages.id"), index=True)

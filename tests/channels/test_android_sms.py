@@ -246,4 +246,4 @@ def test_failed_event_marks_the_row_failed_by_our_id(android: Stack, android_sta
     with android.runtime.db.session() as session:
         row = session.get(Outbox, outbox_id)
         assert (row.status, row.provider_message_id, row.error_code) == ("failed", message_id,
-                                                                         "RESULT_ERROR_LIMIT_E")
+                                                                         "RESULT_ERROR_LIMIT_EXCEEDED")  # whole: 0007
