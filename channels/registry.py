@@ -17,7 +17,7 @@ from typing import Any
 from channels.base import Sender
 
 # The modules that declare a SPEC, in the order their webhooks are registered.
-CHANNEL_MODULES = ("channels.twilio", "channels.android_sms", "channels.email")
+CHANNEL_MODULES = ("channels.twilio", "channels.android_sms", "channels.email", "channels.web")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ class ChannelSpec:
         thread: (session, inbound row) -> the id of the complaint this message continues, or None.
         status_callback: (settings, outbox id) -> the URL the provider reports delivery to, or None.
         services: (runtime, stop event) -> threads started by ``sambat up`` (e.g. a mail listener).
+        aliases: other ``channel`` names its messages carry (the web channel's form is ``web``, its API ``api``).
     """
 
     name: str
@@ -77,6 +78,7 @@ class ChannelSpec:
     thread: Callable[[Any, Any], int | None] | None = None
     status_callback: Callable[[Any, int], str | None] | None = None
     services: Callable[[Any, Any], list[Any]] | None = None
+    aliases: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -85,7 +87,7 @@ _extra_specs: list[ChannelSpec] = []
 
 def register(spec: ChannelSpec) -> None:
     """Add a channel declared outside :data:`CHANNEL_MODULES` (a plug-in, a test)."""
-    if any(existing.name == spec.name for existing in specs()):
+    if any({existing.name, *existing.aliases} & {spec.name, *spec.aliases} for existing in specs()):
         raise ValueError(f"a channel named {spec.name!r} is already registered")
     _extra_specs.append(spec)
 
@@ -97,8 +99,8 @@ def specs() -> list[ChannelSpec]:
 
 
 def spec_for(name: str) -> ChannelSpec | None:
-    """The spec of one channel by name, or None (console, web and other channels without a module)."""
-    return next((spec for spec in specs() if spec.name == name), None)
+    """The spec of one channel by its name or an alias, or None (console and other channels without a module)."""
+    return next((spec for spec in specs() if name == spec.name or name in spec.aliases), None)
 
 
 def default_reply_address(message: Any, complaint: Any = None, settings: Any = None) -> ReplyAddress:

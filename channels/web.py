@@ -21,7 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 from werkzeug.wrappers import Request, Response
 
 from channels.base import Ignored, InboundError, InboundMessage, StatusReport
-from channels.registry import ChannelSpec
+from channels.registry import ChannelSpec, ReplyAddress
 from gateway.intake.kelurahan import find_kelurahan
 from gateway.intake.photos import CleanPhoto, PhotoError, Upload, clean_all
 
@@ -254,5 +254,15 @@ def build_channel(settings: Any) -> WebChannel:
                       default_language=settings.default_language)
 
 
-# No webhooks and no sender of its own: replies and updates reach the contact by SMS (or e-mail).
-SPEC = ChannelSpec(name="api", build_channel=build_channel)
+def _contact_address(contact: Any, complaint: Any, origin: Any, settings: Any) -> ReplyAddress | None:
+    """A citizen who gave a phone number hears by SMS, sent by the provider config names (``sms.provider``:
+    this channel sends nothing itself); one who gave only an e-mail address: None, so the e-mail channel
+    (the channel that can reach them) addresses it."""
+    if not contact.phone:
+        return None
+    return ReplyAddress(medium="sms", recipient=contact.phone)
+
+
+# The form files messages as channel ``web``, the JSON API and Open311 as ``api``. No webhooks and no sender
+# of its own: confirmations and updates reach the contact by SMS (or e-mail) through the contract above.
+SPEC = ChannelSpec(name="web", aliases=("api",), build_channel=build_channel, contact_address=_contact_address)

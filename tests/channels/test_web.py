@@ -134,3 +134,46 @@ def test_multipart_photos_and_an_anonymous_sender() -> None:
 
 def test_submission_record_holds_no_photo_bytes() -> None:
     assert Submission(text="x").public_fields()["photos"] == 0
+
+
+@pytest.mark.parametrize("channel", ["web", "api"])
+def test_the_web_channel_is_registered_under_both_names_its_messages_carry(channel: str) -> None:
+    from channels import registry
+    from channels.web import SPEC
+
+    assert "channels.web" in registry.CHANNEL_MODULES and registry.spec_for(channel) is SPEC
+    assert SPEC.webhooks == () and SPEC.build_sender is None  # it sends nothing itself
+    with pytest.raises(ValueError, match="already registered"):
+        registry.register(registry.ChannelSpec(name="other", aliases=(channel,)))
+
+
+@pytest.mark.parametrize(("label", "phone", "email", "expected"), [
+    ("phone only", "+6281234567890", None, ("sms", "+6281234567890")),
+    ("phone and e-mail", "+6281234567890", "warga@example.id", ("sms", "+6281234567890")),
+    ("e-mail only", None, "warga@example.id", ("email", "warga@example.id")),
+    ("neither", None, None, None),
+], ids=lambda value: value if isinstance(value, str) and " " in value else "")
+def test_updates_to_a_web_citizen_route_by_the_channel_contract(label: str, phone: str | None, email: str | None,
+                                                               expected: tuple[str, str] | None) -> None:
+    """The runtime asks the web channel; with a phone it answers SMS (sent by the configured SMS provider),
+    with only an e-mail it passes, and the e-mail channel's contract addresses the mail."""
+    from types import SimpleNamespace
+
+    from gateway.runtime import Runtime
+    from gateway.settings import Settings
+
+    runtime = Runtime(settings=Settings(mail_from="sambat@example.id"), db=None, queue=None,  # type: ignore[arg-type]
+                      senders={"console": object(), "email": object()}, channels={}, throttle=None)
+    for channel in ("web", "api"):
+        complaint = SimpleNamespace(channel=channel, medium="web", ticket_code="12345674")
+        contact = SimpleNamespace(phone=phone, email=email)
+        routed = runtime.update_address(complaint, contact, None)
+        if expected is None:
+            assert routed is None
+            continue
+        sender, address = routed
+        assert (address.medium, address.recipient) == expected
+        if address.medium == "sms":
+            assert sender == runtime.default_sms_sender
+        else:
+            assert sender == "email" and "[Tiket 1234 5674]" in address.subject
