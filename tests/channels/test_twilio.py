@@ -271,3 +271,30 @@ def test_a_row_is_sent_once_even_when_delivered_twice(stack: Stack, twilio_stand
     assert deliver(stack.runtime, outbox_id) == "queued"
     assert deliver(stack.runtime, outbox_id) is None
     assert len(twilio_standin.requests) == 1
+
+
+@pytest.mark.parametrize(("hops", "forwarded_host", "signed_host", "expected"), [
+    (1, "sambat.example.go.id", "sambat.example.go.id", 200),  # nginx says https://sambat.example.go.id
+    (1, "evil.example, sambat.example.go.id", "sambat.example.go.id", 200),  # the client's own header ignored
+    (1, "evil.example, sambat.example.go.id", "evil.example", 403),
+    (0, "sambat.example.go.id", "sambat.example.go.id", 403),  # no trusted proxy: X-Forwarded-* mean nothing
+], ids=["one hop", "forged host ignored", "forged host not trusted", "no hops"])
+def test_signature_url_behind_a_proxy_comes_from_trusted_hops_only(sqlite_url: str, tmp_path, hops: int,  # noqa: ANN001
+                                                                    forwarded_host: str, signed_host: str,
+                                                                    expected: int) -> None:
+    """With no SAMBAT_PUBLIC_URL, the URL Twilio signed is rebuilt from X-Forwarded-Proto/Host of proxy_hops
+    trusted proxies (ProxyFix); a client cannot choose it."""
+    from gateway.app import create_app
+    from gateway.queue import EmbeddedQueue
+    from tests.conftest import make_settings
+
+    settings = make_settings(sqlite_url, media_dir=str(tmp_path), public_url=None, proxy_hops=hops)
+    app = create_app(settings, queue=EmbeddedQueue(), start_embedded=False)
+    params = form(payloads.SMS)
+    path = "/webhooks/twilio/sms"
+    response = app.test_client().post(
+        path, data=params, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+        headers={"X-Twilio-Signature": twilio_signature(f"https://{signed_host}{path}", params),
+                 "X-Forwarded-Proto": "https", "X-Forwarded-Host": forwarded_host, "X-Forwarded-For": "203.0.113.7"})
+    app.extensions["sambat"].db.dispose()
+    assert response.status_code == expected, response.get_data(as_text=True)
