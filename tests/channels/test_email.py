@@ -362,3 +362,21 @@ def test_outbound_smtp_errors(mail: MailStack, label: str, refusal: str, status:
     with mail.stack.runtime.db.session() as session:
         row = session.scalar(select(Outbox))
         assert row.status == status and row.error_code == refusal[:3], row.last_error
+
+
+@pytest.mark.parametrize(("label", "body", "kept"), [
+    ("Pesan Asli separator", "Lampu sudah mati lagi malam ini.\n\n-----Pesan Asli-----\nDari: Sambat Kota Malang\n"
+     "Dikirim: Senin\nPerihal: Kabar aduan [Tiket 1234 5678]\n\nAduan Anda diterima.",
+     "Lampu sudah mati lagi malam ini."),
+    ("Original Message separator", "Still broken.\n\n-----Original Message-----\nFrom: Sambat\nSent: Monday\n\nOld.",
+     "Still broken."),
+    ("Pada ... menulis", "Sudah diperbaiki, terima kasih.\n\nPada Sen, 23 Nov 2026 pukul 09.15 Sambat Kota Malang\n"
+     "<sambat@malangkota.go.id> menulis:\n> Aduan Anda diterima.", "Sudah diperbaiki, terima kasih."),
+    ("On ... wrote", "Thanks, it is fixed.\n\nOn Mon, 23 Nov 2026 at 09:15, Sambat <sambat@malangkota.go.id> wrote:\n"
+     "> Your complaint was received.", "Thanks, it is fixed."),
+    ("bare > block", "Masih bocor.\n> Aduan Anda diterima.\n> Tiket 1234 5678", "Masih bocor."),
+], ids=lambda value: value if isinstance(value, str) and len(value) < 40 else "")
+def test_quoted_history_is_cut_so_only_the_new_text_is_added(label: str, body: str, kept: str) -> None:
+    from channels.email_text import new_text
+
+    assert new_text(body) == kept
