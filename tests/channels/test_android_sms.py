@@ -247,3 +247,37 @@ def test_failed_event_marks_the_row_failed_by_our_id(android: Stack, android_sta
         row = session.get(Outbox, outbox_id)
         assert (row.status, row.provider_message_id, row.error_code) == ("failed", message_id,
                                                                          "RESULT_ERROR_LIMIT_EXCEEDED")  # whole: 0007
+
+
+@pytest.mark.parametrize("provider", ["android-sms", "twilio"])
+def test_config_picks_the_provider_for_messages_sambat_starts(provider: str, postgres_url: str, twilio_standin,  # noqa: ANN001
+                                                              android_standin: AndroidSmsStandIn) -> None:
+    """A complaint from the mobile app (no SMS came in): its confirmation and status updates go by the SMS
+    provider that sms.provider names, through the channel contract (the web channel answers "SMS")."""
+    from tests.gateway.intake_support import new_api_key
+
+    stack = _stack("postgres", postgres_url, twilio_standin, android_sms_api_url=android_standin.base_url,
+                   android_sms_username=USERNAME, android_sms_password=PASSWORD, android_sms_signing_key=SIGNING_KEY,
+                   send_rates={}, sms_provider=provider)
+    try:
+        response = stack.client.post("/api/v1/complaints", headers={"X-API-Key": new_api_key(stack)}, json={
+            "text": "PJU mati di jl. Danau Toba sudah seminggu", "kelurahan": "Sawojajar", "phone": "081234567890"})
+        assert response.status_code == 201 and response.json["confirmation"] == "sms"
+        stack.work()
+        with stack.runtime.db.session() as session:
+            complaint = session.scalar(select(Complaint))
+            _, update = change_status(session, stack.runtime, complaint, "in_progress", actor="admin@dishub",
+                                      note="Petugas menuju lokasi.")
+            session.commit()
+            enqueue_sends(stack.runtime, [update])
+        stack.work()
+        android_texts = [request.body["textMessage"]["text"] for request in android_standin.requests
+                         if request.path == "/messages"]
+        twilio_texts = [message["body"] for message in twilio_standin.messages_sent()]
+        sent, unused = (android_texts, twilio_texts) if provider == "android-sms" else (twilio_texts, android_texts)
+        assert len(sent) == 2 and sent[0].startswith("Aduan diterima. Tiket ") and unused == []
+        with stack.runtime.db.session() as session:
+            assert set(session.scalars(select(Outbox.channel))) == {provider}
+    finally:
+        stack.runtime.db.dispose()
+        _empty_tables(postgres_url)
