@@ -1,9 +1,8 @@
 """Contract checks for Twilio's CreateMessage call, from the OpenAPI description plus Twilio's documented rules.
 
-The spec (twilio-oai ``twilio_api_v2010.json``, MIT) is read from ``$SAMBAT_TWILIO_OPENAPI`` or
-``../shared/twilio/twilio_api_v2010.json`` beside the repository, parsed once per process and trimmed to the
-Messages paths so
-openapi-core builds it in a fraction of a second. Its server is ``https://api.twilio.com``; the stand-in
+The spec (twilio-oai ``twilio_api_v2010.json``, MIT) is read from ``$SAMBAT_TWILIO_OPENAPI`` or the copy in
+``tests/support/contracts/twilio/`` (licence and source beside it), parsed once per process and trimmed to the
+Messages paths so openapi-core builds it in a fraction of a second. Its server is ``https://api.twilio.com``; the stand-in
 presents every request to openapi-core under that host (:class:`TwilioFormRequest`), so the spec is used as is.
 
 Each problem is a :class:`Violation` carrying the Twilio error code and the HTTP status Twilio would answer.
@@ -28,10 +27,10 @@ from openapi_core.datatypes import RequestParameters
 from openapi_core.validation.schemas.exceptions import InvalidSchemaValue
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-# ../shared/twilio beside the repository (as CI lays it out), unless SAMBAT_TWILIO_OPENAPI says otherwise.
+# The copy kept in the repository (tests/support/contracts/twilio), unless SAMBAT_TWILIO_OPENAPI says otherwise.
 SPEC_PATH = Path(os.environ.get(
     "SAMBAT_TWILIO_OPENAPI",
-    Path(__file__).resolve().parents[3] / "shared" / "twilio" / "twilio_api_v2010.json",
+    Path(__file__).resolve().parent / "contracts" / "twilio" / "twilio_api_v2010.json",
 ))
 TWILIO_HOST_URL = "https://api.twilio.com"
 MESSAGES_PATH = "/2010-04-01/Accounts/{AccountSid}/Messages.json"
