@@ -1,9 +1,10 @@
 """Contract checks for Twilio's CreateMessage call, from the OpenAPI description plus Twilio's documented rules.
 
 The spec (twilio-oai ``twilio_api_v2010.json``, MIT) is read from ``$SAMBAT_TWILIO_OPENAPI`` or the copy in
-``tests/support/contracts/twilio/`` (licence and source beside it), parsed once per process and trimmed to the
-Messages paths so openapi-core builds it in a fraction of a second. Its server is ``https://api.twilio.com``; the stand-in
-presents every request to openapi-core under that host (:class:`TwilioFormRequest`), so the spec is used as is.
+``tests/support/contracts/twilio/`` (licence and source beside it), parsed once per process and trimmed to
+the Messages paths so openapi-core builds it in a fraction of a second. Its server is ``https://api.twilio.com``;
+the stand-in presents every request to openapi-core under that host (:class:`TwilioFormRequest`), so the spec
+is used as is.
 
 Each problem is a :class:`Violation` carrying the Twilio error code and the HTTP status Twilio would answer.
 """
