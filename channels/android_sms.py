@@ -26,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import requests
+from pydantic import SecretStr, field_validator
 from werkzeug.wrappers import Request, Response
 
 from channels.base import (
@@ -44,6 +45,7 @@ from channels.base import (
     StatusReport,
     Throttled,
 )
+from channels.config import Section, http_url, setting, whole
 from channels.phone import to_e164
 from channels.registry import ChannelSpec, Webhook
 
@@ -232,16 +234,37 @@ def classify_error(status: int, text: str) -> SendError:
 
 
 def _build_sender(settings: Any) -> AndroidSmsSender | None:
-    if settings.sms_provider == "console" or not settings.android_sms_api_url:
+    if settings.sms.provider == "console" or not settings.android_sms.api_url:
         return None
-    return AndroidSmsSender(settings.android_sms_api_url, settings.android_sms_username or "",
-                            settings.android_sms_password or "", timeout=settings.send_timeout)
+    return AndroidSmsSender(settings.android_sms.api_url, settings.android_sms.username or "",
+                            settings.secret("android_sms.password") or "", timeout=settings.outbox.send_timeout)
 
 
 SPEC = ChannelSpec(
     name=NAME,
-    build_channel=lambda settings: AndroidSmsChannel(settings.android_sms_signing_key, region=settings.phone_region,
-                                                     max_age=settings.android_sms_max_age),
+    build_channel=lambda settings: AndroidSmsChannel(settings.secret("android_sms.signing_key"),
+                                                     region=settings.phone_region,
+                                                     max_age=settings.android_sms.max_age),
     build_sender=_build_sender,
     webhooks=(Webhook("/android-sms", "android_sms", "parse_event"),),
 )
+
+
+class AndroidSmsSettings(Section):
+    """``android_sms:``: the phone (or the app's cloud) that sends and receives the city's SMS."""
+
+    api_url: str | None = setting(None, env="SAMBAT_ANDROID_SMS_API_URL", description="the app's API, local or cloud")
+    username: str | None = setting(None, env="SAMBAT_ANDROID_SMS_USERNAME")
+    password: SecretStr | None = setting(None, env="SAMBAT_ANDROID_SMS_PASSWORD", file=False)
+    signing_key: SecretStr | None = setting(None, env="SAMBAT_ANDROID_SMS_SIGNING_KEY", file=False)
+    max_age: int = setting(300, description="seconds a signed webhook event stays valid")
+
+    @field_validator("api_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return http_url(value)
+
+    @field_validator("max_age")
+    @classmethod
+    def _max_age(cls, value: int) -> int:
+        return whole(value, 1, unit="seconds")

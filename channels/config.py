@@ -1,18 +1,42 @@
-"""The channels' settings, checked at start-up: each bad value stops the program naming its key.
+"""How a channel declares its settings, and the parsers the channels' settings share.
 
-Called from :func:`gateway.settings._validate`; reads only fields of the settings object.
+Each channel owns one section of config.yaml as a :class:`Section` (a pydantic model) whose keys are declared
+once with :func:`setting`: the default, the environment variable that overrides it, and whether config.yaml
+may hold it at all (secrets come from the environment only). ``gateway.settings`` gathers the sections into
+the one settings object; nothing here reads a file or the environment.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from email.utils import parseaddr
 from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 MAIL_TLS = ("starttls", "ssl", "none")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:/|per)\s*(s|sec|second|m|min|minute|h|hour)\s*$", re.IGNORECASE)
 _PER = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
+
+
+class Section(BaseModel):
+    """One section of config.yaml: unknown keys are refused, values are read-only once loaded."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def setting(default: Any = None, *, env: str | None = None, file: bool = True, alias: str | None = None,
+            description: str | None = None) -> Any:
+    """Declare one key: its default, its environment variable, and whether config.yaml may set it.
+
+    Args:
+        default: the value in code, used when neither config.yaml nor the environment gives one.
+        env: the environment variable that overrides config.yaml (``SAMBAT_MAIL_HOST``), or None.
+        file: False for keys read from the environment only (secrets, credentials).
+        alias: the key's name in config.yaml when it is not a Python name (``from``).
+        description: what the key means, shown by ``sambat config check``.
+    """
+    return Field(default, alias=alias, description=description, json_schema_extra={"env": env, "file": file})
 
 
 def parse_rate(text: str) -> float:
@@ -45,49 +69,24 @@ def mail_address(text: str) -> str:
     return address if "@" in address else ""
 
 
-def validate_channels(settings: Any, source: str) -> None:
-    """Check the Android SMS, mail, SMTP, IMAP and send-rate settings.
+def http_url(value: str | None) -> str | None:
+    """A validator body: None, or an http(s) URL.
 
     Raises:
-        gateway.settings.ConfigError: naming the first bad key.
+        ValueError: naming what was given.
     """
-    from gateway.settings import ConfigError
+    if value is not None and not str(value).startswith(("http://", "https://")):
+        raise ValueError(f"must be an http(s) URL, got {value!r}")
+    return value
 
-    url = settings.android_sms_api_url
-    if url is not None and not str(url).startswith(("http://", "https://")):
-        raise ConfigError(f"SAMBAT_ANDROID_SMS_API_URL: must be an http(s) URL, got {url!r}")
-    if settings.sms_provider == "android-sms" and not url:
-        raise ConfigError("SAMBAT_ANDROID_SMS_API_URL: required when sms.provider is android-sms")
-    if url and not (settings.android_sms_username and settings.android_sms_password):
-        raise ConfigError("SAMBAT_ANDROID_SMS_USERNAME and SAMBAT_ANDROID_SMS_PASSWORD: required with "
-                          "SAMBAT_ANDROID_SMS_API_URL (the credentials shown in the app)")
-    if not isinstance(settings.android_sms_max_age, int) or settings.android_sms_max_age < 1:
-        raise ConfigError(f"{source}: android_sms.max_age: must be a whole number of seconds >= 1")
-    if settings.mail_tls not in MAIL_TLS:
-        raise ConfigError(f"{source}: mail.tls: must be one of {', '.join(MAIL_TLS)}, got {settings.mail_tls!r}")
-    if settings.imap_tls not in MAIL_TLS:
-        raise ConfigError(f"{source}: imap.tls: must be one of {', '.join(MAIL_TLS)}, got {settings.imap_tls!r}")
-    for key, port in (("mail.port", settings.mail_port), ("imap.port", settings.imap_port)):
-        if not isinstance(port, int) or not 0 < port < 65536:
-            raise ConfigError(f"{source}: {key}: must be a port number 1-65535, got {port!r}")
-    if not mail_address(settings.mail_from):
-        raise ConfigError(f"{source}: mail.from: not an e-mail address: {settings.mail_from!r}")
-    if not isinstance(settings.mail_max_mb, int | float) or settings.mail_max_mb <= 0:
-        raise ConfigError(f"{source}: mail.max_mb: must be a number of megabytes > 0")
-    try:
-        parse_listen(settings.smtp_listen)
-    except ValueError as exc:
-        raise ConfigError(f"SAMBAT_SMTP_LISTEN (smtp.listen): {exc}") from None
-    if not isinstance(settings.smtp_accept, list | tuple) or not all(mail_address(a) for a in settings.smtp_accept):
-        raise ConfigError(f"{source}: smtp.accept: must be a list of e-mail addresses")
-    if not isinstance(settings.imap_interval, int | float) or settings.imap_interval <= 0:
-        raise ConfigError(f"{source}: imap.interval: must be a number of seconds > 0")
-    if settings.imap_host and not (settings.imap_username and settings.imap_password):
-        raise ConfigError("SAMBAT_IMAP_USERNAME and SAMBAT_IMAP_PASSWORD: required with imap.host")
-    if not isinstance(settings.send_rates, Mapping):
-        raise ConfigError(f"{source}: send_rates: must be a mapping of provider to rate, e.g. android-sms: 6/min")
-    for provider, rate in settings.send_rates.items():
-        try:
-            parse_rate(rate)
-        except ValueError as exc:
-            raise ConfigError(f"{source}: send_rates.{provider}: {exc}") from None
+
+def whole(value: Any, low: int, high: int | None = None, unit: str = "") -> int:
+    """A validator body: a whole number (not a bool) from ``low`` (to ``high``).
+
+    Raises:
+        ValueError: saying what is expected.
+    """
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+        span = f"from {low} to {high}" if high is not None else f">= {low}"
+        raise ValueError(f"must be a whole number{' of ' + unit if unit else ''} {span}, got {value!r}")
+    return value

@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import phonenumbers
 import requests
+from pydantic import SecretStr, field_validator
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
@@ -34,6 +36,7 @@ from channels.base import (
     StatusReport,
     Throttled,
 )
+from channels.config import Section, http_url, setting
 from channels.phone import to_e164
 from channels.registry import ChannelSpec, Webhook
 
@@ -214,12 +217,12 @@ def classify_error(exc: TwilioRestException) -> SendError:
 
 def _build_sender(settings: Any) -> TwilioSender | None:
     """Twilio sends when its credentials are set, unless ``sms.provider`` is the ``console`` safety switch."""
-    if settings.sms_provider == "console" or not (settings.twilio_account_sid and settings.twilio_auth_token):
+    if settings.sms.provider == "console" or not (settings.sms.twilio_account_sid and settings.sms.twilio_auth_token):
         return None
     return TwilioSender(
-        settings.twilio_account_sid, settings.twilio_auth_token,
-        from_number=settings.twilio_from, messaging_service_sid=settings.twilio_messaging_service_sid,
-        api_base_url=settings.twilio_api_base_url, timeout=settings.send_timeout,
+        settings.sms.twilio_account_sid, settings.secret("sms.twilio_auth_token"),
+        from_number=settings.sms.twilio_from, messaging_service_sid=settings.sms.twilio_messaging_service_sid,
+        api_base_url=settings.sms.twilio_api_base_url, timeout=settings.outbox.send_timeout,
     )
 
 
@@ -232,9 +235,50 @@ def _status_callback(settings: Any, outbox_id: int) -> str | None:
 
 SPEC = ChannelSpec(
     name="twilio",
-    build_channel=lambda settings: TwilioChannel(settings.twilio_auth_token, region=settings.phone_region),
+    build_channel=lambda settings: TwilioChannel(settings.secret("sms.twilio_auth_token"),
+                                                 region=settings.phone_region),
     build_sender=_build_sender,
     webhooks=(Webhook("/twilio/sms", "twilio_sms", "parse_inbound"),
               Webhook("/twilio/status", "twilio_status", "parse_status")),
     status_callback=_status_callback,
 )
+
+
+SMS_PROVIDERS = ("auto", "twilio", "android-sms", "console")
+
+
+class SmsSettings(Section):
+    """``sms:``: which provider sends the SMS Sambat starts, and Twilio's numbers and credentials."""
+
+    provider: str = setting("auto", env="SAMBAT_SMS_PROVIDER",
+                            description="auto, twilio, android-sms or console (auto: whichever has credentials)")
+    twilio_from: str | None = setting(None, env="SAMBAT_TWILIO_FROM", description="the city's number, E.164")
+    twilio_messaging_service_sid: str | None = setting(None, env="SAMBAT_TWILIO_MESSAGING_SERVICE_SID")
+    twilio_api_base_url: str = setting("https://api.twilio.com", env="SAMBAT_TWILIO_API_BASE_URL")
+    twilio_account_sid: str | None = setting(None, env="TWILIO_ACCOUNT_SID", file=False)
+    twilio_auth_token: SecretStr | None = setting(None, env="TWILIO_AUTH_TOKEN", file=False)
+
+    @field_validator("provider")
+    @classmethod
+    def _provider(cls, value: str) -> str:
+        if value not in SMS_PROVIDERS:
+            raise ValueError(f"must be one of {', '.join(SMS_PROVIDERS)}, got {value!r}")
+        return value
+
+    @field_validator("twilio_from")
+    @classmethod
+    def _sender(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        try:
+            possible = phonenumbers.is_possible_number(phonenumbers.parse(value, None))
+        except phonenumbers.NumberParseException:
+            possible = False
+        if not possible:
+            raise ValueError(f"not an E.164 phone number: {value!r}")
+        return value
+
+    @field_validator("twilio_api_base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        return http_url(value)

@@ -21,9 +21,9 @@ from email_validator import EmailNotValidError, validate_email
 from werkzeug.wrappers import Request, Response
 
 from channels.base import Ignored, InboundError, InboundMessage, StatusReport
+from channels.kelurahan import find_kelurahan
+from channels.photos import CleanPhoto, PhotoError, Upload, clean_all
 from channels.registry import ChannelSpec, ReplyAddress
-from gateway.intake.kelurahan import find_kelurahan
-from gateway.intake.photos import CleanPhoto, PhotoError, Upload, clean_all
 
 MAX_TEXT, MIN_TEXT = 4000, 3
 LIMITS = {"address": 300, "name": 120, "email": 254, "phone": 32, "kelurahan": 60, "category": 40}
@@ -246,11 +246,10 @@ class UnsupportedMediaType(InboundError):
 
 def build_channel(settings: Any) -> WebChannel:
     """The web channel for these settings (phone region, photo limits, categories)."""
-    from gateway.intake.config import categories
 
-    return WebChannel(region=settings.phone_region, max_photos=settings.max_photos,
-                      max_photo_bytes=int(settings.max_photo_mb * 1024 * 1024),
-                      categories={category.code: category for category in categories(settings)},
+    return WebChannel(region=settings.phone_region, max_photos=settings.intake.max_photos,
+                      max_photo_bytes=int(settings.intake.max_photo_mb * 1024 * 1024),
+                      categories={category.code: category for category in settings.categories},
                       default_language=settings.default_language)
 
 

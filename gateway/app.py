@@ -10,8 +10,9 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from channels.base import Sender
-from gateway.queue import EmbeddedQueue, JobQueue
-from gateway.runtime import build_runtime, sync_agencies
+from gateway.jobs import build_runtime
+from gateway.jobs.queue import EmbeddedQueue
+from gateway.runtime import JobQueue, sync_agencies
 from gateway.settings import Settings, load_settings
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     """
     settings = settings or load_settings()
     app = Flask(__name__)
-    app.config["SECRET_KEY"] = settings.secret_key
+    app.config["SECRET_KEY"] = settings.secret("secret_key")
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     if settings.proxy_hops:
         # Behind nginx or a load balancer: the client's address (rate limits, logs) and scheme come from the
@@ -43,13 +44,13 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     if sync:
         sync_agencies(runtime)
 
-    from gateway.webhooks import bp as webhooks_bp
+    from gateway.web.webhooks import bp as webhooks_bp
 
     app.register_blueprint(webhooks_bp)
-    from gateway.intake.setup import init_intake  # web form, ticket page, JSON API, Open311 (issue 5)
+    from gateway.web import init_intake  # web form, ticket page, JSON API, Open311 (issue 5)
 
     init_intake(app)
-    from gateway.admin.setup import init_admin  # the admin console and /transparansi (issue 4)
+    from gateway.web.admin.setup import init_admin  # the admin console and /transparansi (issue 4)
 
     init_admin(app)
     _register_health(app)

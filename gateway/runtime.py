@@ -1,24 +1,43 @@
-"""What the web app and the jobs share: settings, database, queue and the senders, built once."""
+"""What the web app and the jobs share: settings, database, queue and the senders, built once.
+
+A process builds its :class:`Runtime` once (``gateway.jobs.build_runtime``: the web app at start, a worker
+without Flask) and jobs find it with :func:`current_runtime`. Jobs are named here, not imported, so the
+complaint domain can ask for a send without importing the jobs layer above it.
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from channels import registry
 from channels.base import Sender
-from channels.console import ConsoleSender
 from channels.registry import ReplyAddress, default_reply_address
-from gateway.queue import EmbeddedQueue, JobQueue, RQQueue
 from gateway.settings import Settings
 from models import Agency, Database
 
 log = logging.getLogger(__name__)
+
+HIGH, DEFAULT = "high", "default"  # new messages and ticket replies first, then status updates and the rest
+# The jobs, by name: rq imports them in the worker; the embedded queue imports them the same way.
+PROCESS_INBOUND = "gateway.jobs.inbound.process_inbound"
+SEND_OUTBOUND = "gateway.jobs.outbox.send_outbound"
+
+
+class JobQueue(Protocol):
+    """What the pipeline needs from a queue (``gateway.jobs.queue``: rq on Redis, or embedded)."""
+
+    def enqueue(self, func: Callable[..., Any] | str, *args: Any, priority: str = DEFAULT) -> None:
+        """Run ``func(*args)`` soon, in a worker; ``func`` may be a job's dotted name."""
+
+    def ping(self) -> bool:
+        """True when the queue can take jobs."""
 
 
 @dataclass
@@ -30,7 +49,20 @@ class Runtime:
     queue: JobQueue
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)
-    throttle: Any = None  # gateway.throttle.Throttle: per-provider send rates
+    throttle: Any = None  # gateway.jobs.throttle.Throttle: per-provider send rates
+    mail_intake: Callable[..., Any] | None = None  # (raw mail, envelope sender) -> stored: gateway.jobs.mail
+
+    def send_soon(self, outbox_id: int, priority: str = DEFAULT) -> None:
+        """Queue the send of one committed outbox row. A queue that is down is logged: the scheduler's
+        sweep sends every row still owed."""
+        try:
+            self.queue.enqueue(SEND_OUTBOUND, outbox_id, priority=priority)
+        except Exception:  # noqa: BLE001 - committed; the scheduler's sweep sends pending rows
+            log.exception("could not enqueue outbox row %s; the scheduler will send it", outbox_id)
+
+    def process_soon(self, message_id: int) -> None:
+        """Queue the processing of one committed inbound message."""
+        self.queue.enqueue(PROCESS_INBOUND, message_id, priority=HIGH)
 
     @property
     def default_sms_sender(self) -> str:
@@ -87,27 +119,6 @@ class Runtime:
         return spec.thread(session, message) if spec is not None and spec.thread else None
 
 
-def build_runtime(settings: Settings, queue: JobQueue | None = None,
-                  senders: dict[str, Sender] | None = None) -> Runtime:
-    """Build the runtime from settings: database handle, queue, and each registered channel's sender and parser."""
-    if not settings.database_url:
-        raise ValueError("DATABASE_URL is not set")
-    if queue is None:
-        queue = RQQueue(settings.redis_url, settings.queue_name) if settings.redis_url else EmbeddedQueue()
-    specs = registry.specs()
-    if senders is None:
-        senders = {"console": ConsoleSender()}
-        for spec in specs:
-            sender = spec.build_sender(settings) if spec.build_sender else None
-            if sender is not None:
-                senders[spec.name] = sender
-    channels = {spec.name: spec.build_channel(settings) for spec in specs if spec.build_channel}
-    from gateway.throttle import build_throttle
-
-    return Runtime(settings=settings, db=Database(settings.database_url), queue=queue, senders=senders,
-                   channels=channels, throttle=build_throttle(settings, queue))
-
-
 def sync_agencies(runtime: Runtime) -> None:
     """Make the agencies table match config.yaml: add new ones, rename, deactivate the removed.
 
@@ -142,16 +153,24 @@ def _sync_agencies_once(runtime: Runtime) -> None:
         session.commit()
 
 
-_worker_app: Any = None
+_installed: Runtime | None = None
+
+
+def install(runtime: Runtime | None) -> None:
+    """Make ``runtime`` the one jobs of this process use when no Flask app is current (``sambat worker``)."""
+    global _installed
+    _installed = runtime
 
 
 def current_runtime() -> Runtime:
-    """The runtime of the current app, or of an app built once for this worker process."""
-    global _worker_app
-    if has_app_context():
-        return current_app.extensions["sambat"]
-    if _worker_app is None:
-        from gateway.app import create_app
+    """The runtime of the current Flask app, else the one this process installed.
 
-        _worker_app = create_app()
-    return _worker_app.extensions["sambat"]
+    Raises:
+        RuntimeError: when neither is there (a job run outside ``sambat worker`` or an app).
+    """
+    flask = sys.modules.get("flask")
+    if flask is not None and flask.has_app_context() and "sambat" in flask.current_app.extensions:
+        return flask.current_app.extensions["sambat"]
+    if _installed is None:
+        raise RuntimeError("no Sambat runtime in this process: start jobs with `sambat worker` or inside the app")
+    return _installed

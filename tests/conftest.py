@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 from twilio.request_validator import RequestValidator
 
 from gateway.app import create_app
-from gateway.queue import EmbeddedQueue, RQQueue
+from gateway.jobs.queue import EmbeddedQueue, RQQueue
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
 from models import Base

@@ -14,8 +14,8 @@ from itertools import count
 import pytest
 from sqlalchemy import func, select
 
-from gateway.notify import change_status, enqueue_sends
-from gateway.outbox import add_message, deliver
+from gateway.complaints.status import change_status, enqueue_sends
+from gateway.jobs.outbox import add_message, deliver
 from models import Complaint, Contact, InboundMessage, Outbox
 from tests.conftest import Stack, _empty_tables, _stack
 from tests.support.android_sms_standin import (
@@ -54,9 +54,9 @@ def post_event(stack: Stack, event: str, payload: dict, event_id: str | None = N
 def android(request: pytest.FixtureRequest, twilio_standin, android_standin: AndroidSmsStandIn) -> Iterator[Stack]:  # noqa: ANN001
     """The pipeline with the Android gateway configured (and Twilio too: replies follow the channel)."""
     url = request.getfixturevalue(f"{request.param}_url")
-    built = _stack(request.param, url, twilio_standin, android_sms_api_url=android_standin.base_url,
-                   android_sms_username=USERNAME, android_sms_password=PASSWORD,
-                   android_sms_signing_key=SIGNING_KEY, send_rates={})
+    built = _stack(request.param, url, twilio_standin, android_sms__api_url=android_standin.base_url,
+                   android_sms__username=USERNAME, android_sms__password=PASSWORD,
+                   android_sms__signing_key=SIGNING_KEY, send_rates={})
     yield built
     built.runtime.db.dispose()
     _empty_tables(url)
@@ -254,11 +254,11 @@ def test_config_picks_the_provider_for_messages_sambat_starts(provider: str, pos
                                                               android_standin: AndroidSmsStandIn) -> None:
     """A complaint from the mobile app (no SMS came in): its confirmation and status updates go by the SMS
     provider that sms.provider names, through the channel contract (the web channel answers "SMS")."""
-    from tests.gateway.intake_support import new_api_key
+    from tests.gateway.web.intake_support import new_api_key
 
-    stack = _stack("postgres", postgres_url, twilio_standin, android_sms_api_url=android_standin.base_url,
-                   android_sms_username=USERNAME, android_sms_password=PASSWORD, android_sms_signing_key=SIGNING_KEY,
-                   send_rates={}, sms_provider=provider)
+    stack = _stack("postgres", postgres_url, twilio_standin, android_sms__api_url=android_standin.base_url,
+                   android_sms__username=USERNAME, android_sms__password=PASSWORD, android_sms__signing_key=SIGNING_KEY,
+                   send_rates={}, sms__provider=provider)
     try:
         response = stack.client.post("/api/v1/complaints", headers={"X-API-Key": new_api_key(stack)}, json={
             "text": "PJU mati di jl. Danau Toba sudah seminggu", "kelurahan": "Sawojajar", "phone": "081234567890"})

@@ -12,7 +12,7 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import func, select
 
-from gateway.outbox import add_message, deliver
+from gateway.jobs.outbox import add_message, deliver
 from models import Contact, InboundMessage, Outbox
 from tests.channels import twilio_payloads as payloads
 from tests.conftest import CITY_NUMBER, PUBLIC_URL, Stack, post_twilio, twilio_signature
@@ -254,7 +254,7 @@ def test_outgoing(stack: Stack, twilio_standin, case: Outgoing) -> None:  # noqa
 
 def test_retryable_errors_stop_after_max_attempts(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
     outbox_id = _outbox_row(stack, sid=None, status="pending")
-    attempts = stack.runtime.settings.outbox_max_attempts
+    attempts = stack.runtime.settings.outbox.max_attempts
     twilio_standin.fail_next(status=503, times=attempts)
     for _ in range(attempts):
         with stack.runtime.db.session() as session:
@@ -285,10 +285,10 @@ def test_signature_url_behind_a_proxy_comes_from_trusted_hops_only(sqlite_url: s
     """With no SAMBAT_PUBLIC_URL, the URL Twilio signed is rebuilt from X-Forwarded-Proto/Host of proxy_hops
     trusted proxies (ProxyFix); a client cannot choose it."""
     from gateway.app import create_app
-    from gateway.queue import EmbeddedQueue
+    from gateway.jobs.queue import EmbeddedQueue
     from tests.conftest import make_settings
 
-    settings = make_settings(sqlite_url, media_dir=str(tmp_path), public_url=None, proxy_hops=hops)
+    settings = make_settings(sqlite_url, intake__media_dir=str(tmp_path), public_url=None, proxy_hops=hops)
     app = create_app(settings, queue=EmbeddedQueue(), start_embedded=False)
     params = form(payloads.SMS)
     path = "/webhooks/twilio/sms"

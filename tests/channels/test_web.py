@@ -11,9 +11,9 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from channels.base import Ignored, InboundError
+from channels.photos import MAX_SIDE, PhotoError, Upload, clean_photo
 from channels.web import FieldErrors, Submission, WebChannel, check_fields, to_inbound
-from gateway.intake.photos import MAX_SIDE, PhotoError, Upload, clean_photo
-from tests.gateway.intake_support import SECRET, photo
+from tests.gateway.web.intake_support import SECRET, photo
 
 LIMITS = {"region": "ID", "max_photos": 3, "max_photo_bytes": 1_000_000, "categories": {"jalan": object()}}
 
@@ -160,9 +160,12 @@ def test_updates_to_a_web_citizen_route_by_the_channel_contract(label: str, phon
     from types import SimpleNamespace
 
     from gateway.runtime import Runtime
-    from gateway.settings import Settings
+    from gateway.settings import load_settings
+    from tests.conftest import ROOT
 
-    runtime = Runtime(settings=Settings(mail_from="sambat@example.id"), db=None, queue=None,  # type: ignore[arg-type]
+    settings = load_settings(environ={}, config_path=str(ROOT / "config.yaml")).with_overrides(
+        mail__sender="sambat@example.id")
+    runtime = Runtime(settings=settings, db=None, queue=None,  # type: ignore[arg-type]
                       senders={"console": object(), "email": object()}, channels={}, throttle=None)
     for channel in ("web", "api"):
         complaint = SimpleNamespace(channel=channel, medium="web", ticket_code="12345674")

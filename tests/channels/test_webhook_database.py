@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, func, select, text
 
-from gateway.queue import HIGH
+from gateway.jobs.queue import HIGH
 from models import InboundMessage
 from tests.channels import twilio_payloads as payloads
 from tests.channels.test_twilio import SMS_PATH, form

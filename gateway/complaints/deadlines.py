@@ -1,0 +1,102 @@
+"""Keep each complaint's deadline clock (an :class:`models.Assignment` row) in step with its status events.
+
+The router assigns complaints in the worker, the console in a request; neither needs to know about clocks.
+:func:`sync_assignment` reads a complaint's events and opens, updates or closes its row; the console calls it
+after each change, and the scheduler (and the work queue page) call :func:`sync_unclocked` for complaints
+assigned elsewhere. The row's key is the assigning status event, so two processes never make two rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.settings.deadlines import DeadlinePolicy
+from models import Assignment, Complaint, StatusEvent, utcnow
+from models.complaint import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, MERGED, NEW, REJECTED, RESOLVED
+
+OPEN_STATUSES = (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
+WITH_AGENCY = (*OPEN_STATUSES, RESOLVED)
+_MET = {"acknowledged_at": (ACKNOWLEDGED, IN_PROGRESS, RESOLVED), "responded_at": (IN_PROGRESS, RESOLVED),
+        "resolved_at": (RESOLVED,)}
+_OUTCOME = {NEW: "bounced", REJECTED: "rejected", MERGED: "merged"}
+
+
+def open_assignment(session: Session, complaint_id: int) -> Assignment | None:
+    """The complaint's current clock, or None."""
+    return session.scalar(select(Assignment).where(Assignment.complaint_id == complaint_id,
+                                                   Assignment.ended_at.is_(None)).order_by(Assignment.id.desc()))
+
+
+def current_assignment(session: Session, complaint_id: int) -> Assignment | None:
+    """The newest clock of a complaint, open or closed."""
+    return session.scalar(select(Assignment).where(Assignment.complaint_id == complaint_id)
+                          .order_by(Assignment.id.desc()).limit(1))
+
+
+def sync_assignment(session: Session, policy: DeadlinePolicy, complaint: Complaint,
+                    now: datetime | None = None) -> Assignment | None:
+    """Open, update or close the complaint's clock from its events (the caller commits).
+
+    Returns:
+        The open clock after the sync, or None when the complaint is not in an agency's hands.
+    """
+    now = now or utcnow()
+    events = list(session.scalars(select(StatusEvent).where(StatusEvent.complaint_id == complaint.id,
+                                                            StatusEvent.kind == "status").order_by(StatusEvent.id)))
+    row = open_assignment(session, complaint.id)
+    assigning = None
+    if complaint.agency_code and complaint.status in WITH_AGENCY:
+        assigning = next((event for event in reversed(events)
+                          if event.to_status == ASSIGNED and event.agency_code == complaint.agency_code), None)
+    if row is not None and (assigning is None or row.event_id != assigning.id):
+        row.ended_at = row.ended_at or now
+        row.outcome = row.outcome or (_OUTCOME.get(complaint.status, "reassigned") if assigning is None
+                                      else "reassigned")
+        row = None
+    if assigning is None:
+        return None
+    if row is None:
+        row = session.scalar(select(Assignment).where(Assignment.event_id == assigning.id))
+    if row is None:
+        due = policy.due_dates(assigning.created_at, complaint.agency_code, complaint.category)
+        row = Assignment(complaint_id=complaint.id, event_id=assigning.id, agency_code=complaint.agency_code,
+                         category=complaint.category, assigned_at=assigning.created_at,
+                         acknowledge_due=due["acknowledge"], respond_due=due["respond"], resolve_due=due["resolve"])
+        try:
+            with session.begin_nested():
+                session.add(row)
+        except IntegrityError:  # another process opened this clock first
+            row = session.scalar(select(Assignment).where(Assignment.event_id == assigning.id))
+            if row is None:
+                raise
+    later = [event for event in events if event.id > assigning.id]
+    for column, statuses in _MET.items():
+        if getattr(row, column) is None:
+            first = next((event.created_at for event in later if event.to_status in statuses), None)
+            setattr(row, column, first)
+    if row.resolved_at is not None:
+        row.ended_at, row.outcome = row.resolved_at, "resolved"
+        return None
+    return row
+
+
+def sync_unclocked(session: Session, policy: DeadlinePolicy, agency_code: str | None = None,
+                   limit: int = 500) -> int:
+    """Clock complaints in an agency's hands that have no open clock yet (routed by the worker).
+
+    Returns:
+        How many complaints were synced; the caller commits.
+    """
+    has_clock = exists().where(Assignment.complaint_id == Complaint.id, Assignment.ended_at.is_(None))
+    query = select(Complaint).where(Complaint.agency_code.is_not(None), Complaint.status.in_(OPEN_STATUSES),
+                                    ~has_clock)
+    if agency_code is not None:
+        query = query.where(Complaint.agency_code == agency_code)
+    complaints = list(session.scalars(query.order_by(Complaint.id).limit(limit)))
+    for complaint in complaints:
+        sync_assignment(session, policy, complaint)
+    return len(complaints)

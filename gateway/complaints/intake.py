@@ -1,0 +1,243 @@
+"""Filing a complaint from the form, the app or Open311, at once, so the citizen sees the ticket code.
+
+The same parts as an SMS make it an ordinary complaint: the message is stored under a unique provider id,
+``gateway.jobs.inbound.file_complaint`` gives it a ticket code and the router's decision, and the confirmation
+is an outbox row sent by the worker. Message, complaint, photos' rows and confirmation commit together, and
+the message is marked processed in the same commit, so the worker and the scheduler's sweep never file it
+again. A repeated provider id (an Idempotency-Key sent twice) returns the first complaint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+import router
+from channels.base import InboundMessage
+from channels.web import Submission
+from gateway.complaints.outbox import add_message
+from gateway.complaints.photos import remove_files, store_photos
+from gateway.complaints.replies import render
+from gateway.complaints.status import change_status
+from gateway.runtime import HIGH, Runtime
+from models import Agency, Complaint, Contact, Outbox, StatusEvent, utcnow
+from models import InboundMessage as InboundRow
+from models.complaint import ASSIGNED, NEW
+from models.tickets import format_ticket_code, new_ticket_code
+
+log = logging.getLogger(__name__)
+
+
+class IdempotencyConflict(Exception):
+    """The same idempotency key came with a different request."""
+
+
+@dataclass(frozen=True)
+class Filed:
+    """The outcome: the complaint's id and ticket code, whether it is new, and how the citizen is told."""
+
+    complaint_id: int
+    ticket_code: str
+    created: bool
+    confirmation: str  # "sms", "email", "opted_out" or "none"
+
+
+def fingerprint(submission: Submission) -> str:
+    """A hash of what was submitted, photos included, to tell a true repeat from a reused key."""
+    digest = hashlib.sha256(json.dumps(submission.public_fields(), sort_keys=True, default=str).encode())
+    for photo in submission.photos:
+        digest.update(photo.sha256.encode())
+    return digest.hexdigest()
+
+
+def file_submission(runtime: Runtime, submission: Submission, message: InboundMessage) -> Filed:
+    """Store the message, file and route the complaint, keep the photos, queue the confirmation.
+
+    Raises:
+        IdempotencyConflict: the message's provider id was used before for a different submission.
+    """
+    print_ = fingerprint(submission)
+    existing = _existing(runtime, message, print_)
+    if existing is not None:
+        return existing
+    written = store_photos(runtime.settings.intake.media_dir, list(submission.photos))
+    try:
+        with runtime.db.session() as session:
+            filed, outbox_id = _file(session, runtime, submission, message, print_, [row for _, row in written])
+            session.commit()
+    except IntegrityError:
+        remove_files([path for path, _ in written])
+        # Another request with the same provider id committed first: answer as it did.
+        again = _existing(runtime, message, print_)
+        if again is None:
+            raise
+        return again
+    except BaseException:
+        remove_files([path for path, _ in written])
+        raise
+    if outbox_id is not None:
+        runtime.send_soon(outbox_id, priority=HIGH)
+    return filed
+
+
+def _existing(runtime: Runtime, message: InboundMessage, print_: str) -> Filed | None:
+    with runtime.db.session() as session:
+        row = session.scalar(select(InboundRow).where(InboundRow.channel == message.channel,
+                                                      InboundRow.provider_message_id == message.provider_message_id))
+        if row is None:
+            return None
+        if (row.raw or {}).get("fingerprint") != print_:
+            raise IdempotencyConflict(message.provider_message_id)
+        complaint = session.get(Complaint, row.complaint_id) if row.complaint_id else None
+        if complaint is None:
+            raise IdempotencyConflict(message.provider_message_id)
+        return Filed(complaint.id, complaint.ticket_code, False, (row.raw or {}).get("confirmation", "none"))
+
+
+def _file(session: Session, runtime: Runtime, submission: Submission, message: InboundMessage, print_: str,
+          attachments: list) -> tuple[Filed, int | None]:
+    contact = _contact(session, submission)
+    row = InboundRow(channel=message.channel, medium=message.medium, provider_message_id=message.provider_message_id,
+                     sender=message.sender, recipient=None, body=message.text, media=[],
+                     raw={**message.raw, "fingerprint": print_}, contact_id=contact.id if contact else None,
+                     received_at=message.received_at or utcnow())
+    session.add(row)
+    session.flush()
+    # An anonymous complaint has no contact: a transient one without an id stands in for file_complaint.
+    complaint = file_complaint(session, runtime, row, contact or Contact(), submission.text)
+    complaint.category, complaint.kelurahan, complaint.address = (submission.category, submission.kelurahan,
+                                                                  submission.address)
+    complaint.latitude, complaint.longitude = submission.latitude, submission.longitude
+    category = runtime.settings.intake.category(submission.category) if submission.category else None
+    if complaint.agency_code is None and category is not None and category.agency \
+            and agency_accepts(session, category.agency):
+        # The router could not place the text; the category the citizen chose names the agency.
+        change_status(session, runtime, complaint, ASSIGNED, actor="category", agency_code=category.agency,
+                      note=f"category {category.code}", notify=False)
+    for attachment in attachments:
+        attachment.complaint_id, attachment.inbound_message_id = complaint.id, row.id
+        session.add(attachment)
+    row.media = [{"url": f"attachment:{attachment.path}", "content_type": attachment.content_type}
+                 for attachment in attachments]
+    outbox, confirmation = _confirmation(session, runtime, complaint, contact, row)
+    row.raw = {**row.raw, "confirmation": confirmation}
+    row.processed_at = utcnow()
+    session.flush()
+    return Filed(complaint.id, complaint.ticket_code, True, confirmation), (outbox.id if outbox else None)
+
+
+def _contact(session: Session, submission: Submission) -> Contact | None:
+    """The citizen by phone, then e-mail, updated with what they gave; None for an anonymous complaint."""
+    if not submission.phone and not submission.email:
+        return None
+    contact = None
+    if submission.phone:
+        contact = session.scalar(select(Contact).where(Contact.phone == submission.phone))
+    if contact is None and submission.email:
+        contact = session.scalar(select(Contact).where(Contact.email == submission.email))
+    if contact is None:
+        contact = _new_contact(session, submission)
+    if submission.phone and not contact.phone:
+        contact.phone = submission.phone
+    elif submission.email and not contact.email and session.scalar(
+            select(Contact.id).where(Contact.email == submission.email)) is None:
+        contact.email = submission.email
+    contact.name = contact.name or submission.name
+    contact.language = submission.language
+    return contact
+
+
+def _new_contact(session: Session, submission: Submission) -> Contact:
+    """Create the contact in its own short transaction, so two requests at once end with one row."""
+    column, value = (Contact.phone, submission.phone) if submission.phone else (Contact.email, submission.email)
+    # Second try without the e-mail: it may have just been taken by another contact.
+    for email in (submission.email, None):
+        with Session(session.get_bind()) as own:
+            own.add(Contact(phone=submission.phone, email=email, name=submission.name, language=submission.language))
+            try:
+                own.commit()
+            except IntegrityError:
+                own.rollback()
+        contact = session.scalar(select(Contact).where(column == value))
+        if contact is not None or not submission.phone:
+            break
+    if contact is None:
+        raise RuntimeError(f"could not create or find the contact for {value}")
+    return contact
+
+
+def _confirmation(session: Session, runtime: Runtime, complaint: Complaint, contact: Contact | None,
+                  row: InboundRow) -> tuple[Outbox | None, str]:
+    """The same confirmation an SMS gets, to the citizen's phone (or e-mail, once a channel sends it)."""
+    if contact is None:
+        return None, "none"
+    if contact.opted_out:
+        return None, "opted_out"
+    routed = runtime.update_address(complaint, contact, None)
+    if routed is None:
+        return None, "none"
+    channel, address = routed
+    template = "ticket_created" if complaint.agency_code else "ticket_created_review"
+    body = render(runtime.settings.templates, contact.language or runtime.settings.default_language, template,
+                  **ticket_values(complaint))
+    outbox = add_message(session, dedupe_key=f"reply:{row.id}", kind=template, channel=channel,
+                         medium=address.medium, recipient=address.recipient, sender=address.sender, body=body,
+                         contact_id=contact.id, complaint_id=complaint.id, inbound_message_id=row.id,
+                         subject=address.subject, in_reply_to=address.in_reply_to, references=address.references)
+    session.flush()
+    return outbox, "email" if address.medium == "email" else "sms"
+
+
+def file_complaint(session: Session, runtime: Runtime, message: InboundRow, contact: Contact,
+                   text: str) -> Complaint:
+    """Create a complaint with a new ticket code, route it, and record the first status event."""
+    decision = router.route(text, runtime.settings.routing)
+    evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
+    agency_code = decision.agency
+    if agency_code is not None and not agency_accepts(session, agency_code):
+        # The super-admin deactivated this agency in the console: a person decides where it goes.
+        agency_code, evidence = None, f"{evidence}; {decision.agency} inactive"
+    status = ASSIGNED if agency_code else NEW
+    complaint = Complaint(
+        ticket_code=_unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
+        contact_id=contact.id, inbound_message_id=message.id, agency_code=agency_code, status=status,
+        routing=decision.to_dict(),
+    )
+    session.add(complaint)
+    session.flush()
+    message.complaint_id = complaint.id
+    session.add(StatusEvent(
+        complaint_id=complaint.id, kind="status", from_status=None, to_status=status,
+        agency_code=agency_code, actor="router",
+        note=f"confidence {decision.confidence:.2f}; {evidence}",
+    ))
+    return complaint
+
+
+def agency_accepts(session: Session, code: str) -> bool:
+    """True when the agency exists and is active (the console can deactivate one the router knows)."""
+    agency = session.get(Agency, code)
+    return agency is not None and agency.active
+
+
+def _unused_ticket_code(session: Session) -> str:
+    for _ in range(10):
+        code = new_ticket_code()
+        if session.scalar(select(Complaint.id).where(Complaint.ticket_code == code)) is None:
+            return code
+    raise RuntimeError("could not find an unused ticket code in 10 tries")
+
+
+def ticket_values(complaint: Complaint) -> dict[str, str]:
+    """Template values that describe a complaint's ticket and agency."""
+    return {
+        "code": format_ticket_code(complaint.ticket_code),
+        "digits": complaint.ticket_code,
+        "agency": complaint.agency_code or "-",
+    }

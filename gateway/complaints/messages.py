@@ -1,0 +1,140 @@
+"""One citizen's message, once it is stored: a command to answer (CEK, INFO, BANTUAN, STOP ...) or a complaint.
+
+Runs inside the caller's transaction (``gateway.jobs.inbound.handle_inbound``); the one reply is an outbox row
+keyed by the message, so a second run adds nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gateway.complaints import commands
+from gateway.complaints.intake import file_complaint, ticket_values
+from gateway.complaints.outbox import add_message
+from gateway.complaints.replies import render
+from gateway.runtime import Runtime
+from models import Complaint, Contact, InboundMessage, StatusEvent, utcnow
+from models.tickets import parse_ticket_code
+
+
+def contact_for(session: Session, address: str) -> Contact:
+    """Find or create the contact for a phone number (or e-mail address), safe under races."""
+    column = Contact.email if "@" in address else Contact.phone
+    contact = session.scalar(select(Contact).where(column == address))
+    if contact is not None:
+        return contact
+    contact = Contact(**({"email": address} if "@" in address else {"phone": address}))
+    session.add(contact)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        contact = session.scalar(select(Contact).where(column == address))
+    return contact
+
+
+def handle_message(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact) -> None:
+    message.contact_id = contact.id
+    if message.automated:  # an auto-reply, bounce or list mail: kept, never answered (no mail loops)
+        return
+    command = commands.parse_command(message.body)
+    thread = runtime.thread_of(session, message) if command.name in (commands.COMPLAINT, commands.EMPTY) else None
+    if command.language and command.language != contact.language:
+        contact.language = command.language
+    language = contact.language or runtime.settings.default_language
+    reply = _Reply(session, runtime, message, contact, language)
+
+    if thread is not None:  # a reply in the thread of an earlier complaint (e-mail) adds to it
+        _add_to(session, reply, message, session.get(Complaint, thread), command.text or message.body)
+    elif command.name == commands.EMPTY and not message.media:
+        reply("empty")
+    elif command.name in (commands.COMPLAINT, commands.EMPTY):
+        complaint = file_complaint(session, runtime, message, contact, command.text or message.body)
+        template = "ticket_created" if complaint.agency_code else "ticket_created_review"
+        reply(template, complaint=complaint, **ticket_values(complaint))
+    elif command.name == commands.STATUS:
+        _status(session, reply, command.code or "")
+    elif command.name == commands.INFO:
+        _info(session, reply, message, contact, command)
+    elif command.name == commands.HELP:
+        reply("help")
+    elif command.name == commands.STOP:
+        contact.opted_out, contact.opted_out_at = True, utcnow()
+        reply("stopped")
+    elif command.name == commands.START:
+        contact.opted_out, contact.opted_out_at = False, None
+        reply("started")
+
+
+class _Reply:
+    """Writes the one reply to an inbound message as an outbox row, on the channel it came in on."""
+
+    def __init__(self, session: Session, runtime: Runtime, message: InboundMessage, contact: Contact,
+                 language: str) -> None:
+        self.session, self.runtime, self.message, self.contact = session, runtime, message, contact
+        self.language = language
+
+    def __call__(self, template: str, complaint: Complaint | None = None, **values: object) -> None:
+        body = render(self.runtime.settings.templates, self.language, template, **values)
+        channel, address = self.runtime.reply_address(self.message, complaint)
+        add_message(
+            self.session, dedupe_key=f"reply:{self.message.id}", kind=template, channel=channel,
+            medium=address.medium, recipient=address.recipient, sender=address.sender, body=body + address.note,
+            contact_id=self.contact.id, complaint_id=complaint.id if complaint else None,
+            inbound_message_id=self.message.id, subject=address.subject, in_reply_to=address.in_reply_to,
+            references=address.references,
+        )
+
+
+def _status(session: Session, reply: _Reply, code_text: str) -> None:
+    parsed = parse_ticket_code(code_text)
+    if parsed is None:
+        reply("not_found")
+        return
+    if not parsed.valid:
+        reply("bad_code", given=parsed.digits)
+        return
+    complaint = session.scalar(select(Complaint).where(Complaint.ticket_code == parsed.digits))
+    if complaint is None:
+        reply("not_found")
+        return
+    statuses = reply.runtime.settings.statuses
+    status_text = (statuses.get(reply.language) or statuses["id"]).get(complaint.status, complaint.status)
+    updated = complaint.updated_at.astimezone(_zone(reply.runtime)).strftime("%d-%m-%Y %H:%M")
+    reply("status", complaint=complaint, status=status_text, updated=updated, **ticket_values(complaint))
+
+
+def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Contact,
+          command: commands.Command) -> None:
+    parsed = parse_ticket_code(command.code or "")
+    if parsed is None or not command.text:
+        reply("info_usage")
+        return
+    if not parsed.valid:
+        reply("bad_code", given=parsed.digits)
+        return
+    complaint = session.scalar(select(Complaint).where(Complaint.ticket_code == parsed.digits))
+    # Only the phone that filed it may add to it; anyone else is told it was not found, nothing more.
+    if complaint is None or complaint.contact_id != contact.id:
+        reply("info_not_yours")
+        return
+    _add_to(session, reply, message, complaint, command.text)
+
+
+def _add_to(session: Session, reply: _Reply, message: InboundMessage, complaint: Complaint, text: str) -> None:
+    """Record the citizen's addition to their complaint and thank them."""
+    session.add(StatusEvent(
+        complaint_id=complaint.id, kind="citizen_info", from_status=complaint.status, to_status=complaint.status,
+        agency_code=complaint.agency_code, actor="citizen", note=text or "(lampiran)", inbound_message_id=message.id,
+    ))
+    message.complaint_id = complaint.id
+    complaint.updated_at = utcnow()
+    reply("info_added", complaint=complaint, **ticket_values(complaint))
+
+
+def _zone(runtime: Runtime):  # noqa: ANN202 - a tzinfo
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(runtime.settings.timezone)

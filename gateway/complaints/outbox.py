@@ -1,0 +1,21 @@
+"""Every outbound message is a row before it is sent: the domain writes rows, ``gateway.jobs.outbox`` sends them."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from models import Outbox
+from models.message import PENDING
+
+
+def add_message(session: Session, *, dedupe_key: str, kind: str, channel: str, medium: str, recipient: str,
+                body: str, sender: str | None = None, contact_id: int | None = None,
+                complaint_id: int | None = None, inbound_message_id: int | None = None, subject: str | None = None,
+                in_reply_to: str | None = None, references: str | None = None) -> Outbox:
+    """Add an outbox row (not yet committed). ``dedupe_key`` makes a repeated job add nothing new."""
+    row = Outbox(dedupe_key=dedupe_key, kind=kind, channel=channel, medium=medium, recipient=recipient,
+                 body=body, sender=sender, contact_id=contact_id, complaint_id=complaint_id,
+                 inbound_message_id=inbound_message_id, status=PENDING, subject=subject, in_reply_to=in_reply_to,
+                 thread_references=references)
+    session.add(row)
+    return row

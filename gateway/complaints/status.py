@@ -1,0 +1,101 @@
+"""Status changes: every change is a status event, and the citizen hears of it on the channel they used.
+
+The admin console (and anything else that moves a complaint) calls :func:`change_status`, commits, then
+:func:`enqueue_sends`. Contacts who texted STOP get nothing; each event makes at most one message per
+contact (its outbox key is the event's id), so a retried request never notifies twice.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.complaints.outbox import add_message
+from gateway.complaints.replies import render
+from gateway.runtime import DEFAULT, Runtime
+from models import Complaint, ComplaintMerge, InboundMessage, Outbox, StatusEvent, utcnow
+from models.complaint import COMPLAINT_STATUSES
+from models.tickets import format_ticket_code
+
+_UNCHANGED = object()
+
+
+def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_status: str, actor: str,
+                  note: str | None = None, agency_code: str | None | object = _UNCHANGED,
+                  notify: bool = True) -> tuple[StatusEvent, Outbox | None]:
+    """Move a complaint to a new status (and agency), record the event, and write the citizen's update.
+
+    Args:
+        session: the caller's session; the caller commits.
+        runtime: settings and senders.
+        complaint: the complaint to change.
+        to_status: one of :data:`models.complaint.COMPLAINT_STATUSES`.
+        actor: who did it: a user's e-mail, "router", "system", "scheduler".
+        note: the public answer or reason, sent to the citizen.
+        agency_code: the new agency, if it changes (None sends it back to review).
+        notify: False for changes the citizen need not hear of.
+
+    Returns:
+        The event, and the outbox row of the update (None when nobody is to be told).
+    """
+    if to_status not in COMPLAINT_STATUSES:
+        raise ValueError(f"unknown status {to_status!r}; expected one of {', '.join(COMPLAINT_STATUSES)}")
+    if agency_code is not _UNCHANGED:
+        complaint.agency_code = agency_code  # type: ignore[assignment]
+    event = StatusEvent(complaint_id=complaint.id, kind="status", from_status=complaint.status, to_status=to_status,
+                        agency_code=complaint.agency_code, actor=actor, note=note)
+    complaint.status, complaint.updated_at = to_status, utcnow()
+    session.add(event)
+    session.flush()
+    if not notify:
+        return event, None
+    row = _write_update(session, runtime, complaint, event)
+    _write_merged_updates(session, runtime, complaint, event)
+    return event, row
+
+
+def _write_merged_updates(session: Session, runtime: Runtime, complaint: Complaint, event: StatusEvent) -> None:
+    """Citizens whose duplicates were merged into this complaint get its update too, once each, on their channel.
+
+    Their outbox rows share the event's key prefix ``event:<id>:``; the admin console enqueues them all.
+    """
+    told = {complaint.contact_id}
+    duplicates = list(session.scalars(select(Complaint).join(ComplaintMerge, ComplaintMerge.merged_id == Complaint.id)
+                                      .where(ComplaintMerge.kept_id == complaint.id).order_by(Complaint.id)))
+    for duplicate in duplicates:
+        if duplicate.contact_id not in told:
+            told.add(duplicate.contact_id)
+            _write_update(session, runtime, complaint, event, via=duplicate)
+
+
+def _write_update(session: Session, runtime: Runtime, complaint: Complaint, event: StatusEvent,
+                  via: Complaint | None = None) -> Outbox | None:
+    via = via or complaint  # a merged duplicate: its citizen, reached the way they wrote in
+    contact = via.contact
+    if contact is None or contact.opted_out:
+        return None
+    origin = session.get(InboundMessage, via.inbound_message_id) if via.inbound_message_id else None
+    routed = runtime.update_address(via, contact, origin)
+    if routed is None:
+        return None
+    channel, address = routed
+    language = contact.language or runtime.settings.default_language
+    statuses = runtime.settings.statuses
+    status_text = (statuses.get(language) or statuses["id"]).get(event.to_status, event.to_status)
+    # An SMS keeps to one segment (the whole answer is on the ticket page); an e-mail carries it all.
+    body = render(runtime.settings.templates, language, "status_update", one_segment=address.medium != "email",
+                  code=format_ticket_code(complaint.ticket_code), digits=complaint.ticket_code, status=status_text,
+                  agency=complaint.agency_code or "-", note=event.note or "")
+    return add_message(
+        session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update", channel=channel,
+        medium=address.medium, recipient=address.recipient, sender=address.sender, body=body.strip(),
+        contact_id=contact.id, complaint_id=complaint.id, subject=address.subject, in_reply_to=address.in_reply_to,
+        references=address.references,
+    )
+
+
+def enqueue_sends(runtime: Runtime, outbox_rows: list[Outbox | None]) -> None:
+    """After the commit: hand the updates to the queue, behind ticket replies."""
+    for row in outbox_rows:
+        if row is not None:
+            runtime.send_soon(row.id, priority=DEFAULT)

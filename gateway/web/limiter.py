@@ -1,0 +1,42 @@
+"""Rate limits (Flask-Limiter): per client address for the form, per API key for the API and Open311.
+
+One limiter for the process, bound to the app with :func:`init_limiter`; its counts live in Redis when
+REDIS_URL is set (shared by every web worker), else in memory. A Redis failure never fails a request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from flask import Flask, current_app, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True)
+
+
+def init_limiter(app: Flask) -> None:
+    """Bind the limiter to the app with the storage its settings name."""
+    settings = app.extensions["sambat"].settings
+    app.config.setdefault("RATELIMIT_STORAGE_URI", settings.redis_url or "memory://")
+    app.config.setdefault("RATELIMIT_KEY_PREFIX", f"{settings.queue_name}-limits")
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    limiter.init_app(app)
+
+
+def form_limit() -> str:
+    """The form's limit, from settings."""
+    return current_app.extensions["sambat"].settings.intake.form_rate_limit
+
+
+def api_limit() -> str:
+    """The API's and Open311's limit per client, from settings."""
+    return current_app.extensions["sambat"].settings.intake.api_rate_limit
+
+
+def api_client() -> str:
+    """Who a request counts against: its API key (hashed, never stored in clear), else its address."""
+    key = request.headers.get("X-API-Key") or request.values.get("api_key")
+    if key:
+        return "key:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+    return "addr:" + (get_remote_address() or "unknown")

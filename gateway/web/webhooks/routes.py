@@ -1,0 +1,67 @@
+"""Thin edge: check, store, commit, enqueue by id, answer. The worker does the rest."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Response, current_app, request
+
+from channels import registry
+from channels.base import Ignored, InboundError, StatusReport
+from gateway.jobs.inbound import store_and_enqueue
+from gateway.jobs.outbox import apply_status
+from gateway.runtime import Runtime
+from gateway.web.webhooks.blueprint import bp
+
+log = logging.getLogger(__name__)
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["sambat"]
+
+
+def public_request_url() -> str:
+    """The URL the provider called, as it signed it: SAMBAT_PUBLIC_URL + path + query behind a proxy."""
+    public_url = _runtime().settings.public_url
+    if not public_url:
+        return request.url
+    query = request.query_string.decode("latin-1")
+    return public_url.rstrip("/") + request.path + (f"?{query}" if query else "")
+
+
+def _refuse(error: InboundError) -> Response:
+    log.warning("refused %s %s: %s", request.method, request.path, error)
+    return Response(f"{error}\n", status=error.status, mimetype="text/plain")
+
+
+def _webhook_view(channel_name: str, parse: str) -> Callable[[], Response]:
+    """The view for one registered webhook: check and read, then store and enqueue, or apply a status."""
+
+    def view() -> Response:
+        runtime = _runtime()
+        channel = runtime.channels[channel_name]
+        try:
+            result = getattr(channel, parse)(request, public_request_url())
+        except InboundError as error:
+            return _refuse(error)
+        except Ignored as reason:
+            return Response(f"{reason}\n", status=200, mimetype="text/plain")
+        if isinstance(result, StatusReport):
+            with runtime.db.session() as session:
+                outcome = apply_status(session, result)
+            return Response(f"{outcome}\n", status=200, mimetype="text/plain")
+        store_and_enqueue(runtime, result)
+        return channel.answer()
+
+    return view
+
+
+def register_webhooks() -> None:
+    """Add every registered channel's webhooks to the blueprint (``channels.registry``)."""
+    for spec in registry.specs():
+        for webhook in spec.webhooks:
+            bp.add_url_rule(webhook.rule, webhook.endpoint, _webhook_view(spec.name, webhook.parse), methods=["POST"])
+
+
+register_webhooks()
