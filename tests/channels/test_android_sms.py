@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from gateway.complaints.status import change_status, enqueue_sends
-from gateway.jobs.outbox import add_message, deliver
+from gateway.complaints.outbox import add_message
+from gateway.jobs.outbox import deliver
 from models import Complaint, Contact, InboundMessage, Outbox
 from tests.conftest import Stack, _empty_tables, _stack
 from tests.support.android_sms_standin import (

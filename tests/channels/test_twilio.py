@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import func, select
 
-from gateway.jobs.outbox import add_message, deliver
+from gateway.complaints.outbox import add_message
+from gateway.jobs.outbox import deliver
 from models import Contact, InboundMessage, Outbox
 from tests.channels import twilio_payloads as payloads
 from tests.conftest import CITY_NUMBER, PUBLIC_URL, Stack, post_twilio, twilio_signature

@@ -9,7 +9,8 @@ import pytest
 from redis import Redis
 from sqlalchemy import select
 
-from gateway.jobs.outbox import add_message, deliver
+from gateway.complaints.outbox import add_message
+from gateway.jobs.outbox import deliver
 from gateway.jobs.throttle import Throttle
 from models import Contact, Outbox
 from tests.conftest import REDIS_URL, Stack, _empty_tables, _stack
