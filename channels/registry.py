@@ -67,6 +67,8 @@ class ChannelSpec:
         status_callback: (settings, outbox id) -> the URL the provider reports delivery to, or None.
         services: (runtime, stop event) -> threads started by ``sambat up`` (e.g. a mail listener).
         aliases: other ``channel`` names its messages carry (the web channel's form is ``web``, its API ``api``).
+        answers_in_kind: True when the answer to a message goes back the way it came (an SMS to the phone that
+            sent it); False when the citizen is reached through their contact details (the web form).
     """
 
     name: str
@@ -79,6 +81,7 @@ class ChannelSpec:
     status_callback: Callable[[Any, int], str | None] | None = None
     services: Callable[[Any, Any], list[Any]] | None = None
     aliases: tuple[str, ...] = ()
+    answers_in_kind: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 

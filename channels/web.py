@@ -264,4 +264,5 @@ def _contact_address(contact: Any, complaint: Any, origin: Any, settings: Any) -
 
 # The form files messages as channel ``web``, the JSON API and Open311 as ``api``. No webhooks and no sender
 # of its own: confirmations and updates reach the contact by SMS (or e-mail) through the contract above.
-SPEC = ChannelSpec(name="web", aliases=("api",), build_channel=build_channel, contact_address=_contact_address)
+SPEC = ChannelSpec(name="web", aliases=("api",), build_channel=build_channel, contact_address=_contact_address,
+                   answers_in_kind=False)

@@ -86,6 +86,21 @@ class Runtime:
         address_for = spec.reply_address if spec is not None and spec.reply_address else default_reply_address
         return self.sender_for(message.channel), address_for(message, complaint, self.settings)
 
+    def answers_in_kind(self, channel: str) -> bool:
+        """True when a message's answer goes back the way it came (SMS, WhatsApp, e-mail), False when the
+        citizen is reached through their contact details (the web form, the app, Open311)."""
+        spec = registry.spec_for(channel)
+        return spec is None or spec.answers_in_kind
+
+    def answer_address(self, message: Any, complaint: Any, contact: Any) -> tuple[str, ReplyAddress] | None:
+        """How the answer to an inbound message reaches the citizen: back the way it came, or, for a channel
+        that does not answer in kind, through the contact's details; None when it cannot."""
+        if self.answers_in_kind(message.channel):
+            return self.reply_address(message, complaint)
+        if contact is None or getattr(contact, "id", None) is None:
+            return None
+        return self.update_address(complaint, contact, None)
+
     def update_address(self, complaint: Any, contact: Any, origin: Any = None) -> tuple[str, ReplyAddress] | None:
         """How to tell a contact about their complaint: on its channel, else by SMS from config, else e-mail.
 

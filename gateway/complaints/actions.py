@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from gateway.complaints.audit import complaint_state, record, ticket
 from gateway.complaints.deadlines import OPEN_STATUSES, sync_assignment
+from gateway.complaints.deadlines import assign as assign_to_agency
 from gateway.complaints.status import change_status
 from gateway.runtime import Runtime
 from gateway.settings.deadlines import policy
@@ -50,8 +51,7 @@ def assign(session: Session, runtime: Runtime, actor: User, complaint: Complaint
     if complaint.agency_code == agency_code and complaint.status != NEW:
         raise ActionError(f"Tiket {ticket(complaint)} sudah di {agency_code}.")
     before = complaint_state(complaint)
-    event, _ = change_status(session, runtime, complaint, ASSIGNED, actor.email, note=agency.name,
-                             agency_code=agency_code)
+    event, _ = assign_to_agency(session, runtime, complaint, agency_code, actor.email, note=agency.name)
     record(session, actor, "complaint.assign", "complaint", ticket(complaint), before, complaint_state(complaint))
     return _finish(session, runtime, complaint, event)
 

@@ -1,9 +1,11 @@
-"""Keep each complaint's deadline clock (an :class:`models.Assignment` row) in step with its status events.
+"""Giving a complaint to an agency, and its deadline clock (an :class:`models.Assignment` row).
 
-The router assigns complaints in the worker, the console in a request; neither needs to know about clocks.
-:func:`sync_assignment` reads a complaint's events and opens, updates or closes its row; the console calls it
-after each change, and the scheduler (and the work queue page) call :func:`sync_unclocked` for complaints
-assigned elsewhere. The row's key is the assigning status event, so two processes never make two rows.
+:func:`assign` is the one way a complaint reaches an agency, whoever assigns it: the router, the category a
+citizen chose, the super-admin, a reassignment. It records the status event and the citizen's update and
+starts the agency's clock at that moment. :func:`sync_assignment` reads a complaint's events and opens,
+updates or closes its row; the console calls it after each change, and the scheduler (and the work queue
+page) call :func:`sync_unclocked` for complaints clocked by nothing else (filed before clocks started at
+assignment). The row's key is the assigning status event, so two processes never make two rows.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from gateway.complaints.status import change_status
+from gateway.runtime import Runtime
 from gateway.settings.deadlines import DeadlinePolicy
-from models import Assignment, Complaint, StatusEvent, utcnow
+from models import Assignment, Complaint, Outbox, StatusEvent, utcnow
 from models.complaint import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, MERGED, NEW, REJECTED, RESOLVED
 
 OPEN_STATUSES = (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
@@ -23,6 +27,29 @@ WITH_AGENCY = (*OPEN_STATUSES, RESOLVED)
 _MET = {"acknowledged_at": (ACKNOWLEDGED, IN_PROGRESS, RESOLVED), "responded_at": (IN_PROGRESS, RESOLVED),
         "resolved_at": (RESOLVED,)}
 _OUTCOME = {NEW: "bounced", REJECTED: "rejected", MERGED: "merged"}
+
+
+def assign(session: Session, runtime: Runtime, complaint: Complaint, agency_code: str, actor: str,
+           note: str | None = None, notify: bool = True, opening: bool = False) -> tuple[StatusEvent, Outbox | None]:
+    """Give a complaint to an agency: the status event, the citizen's update, and the clock, started now.
+
+    Args:
+        session: the caller's session; the caller commits.
+        runtime: settings (the deadline policy) and senders.
+        complaint: the complaint, flushed (it has an id).
+        agency_code: the agency that takes it.
+        actor: "router", "category", or the e-mail of the person who assigned it.
+        note: why, as the event's note (and the citizen's update when ``notify``).
+        notify: False when the citizen hears of it otherwise (the ticket reply names the agency).
+        opening: the complaint's first event.
+
+    Returns:
+        The event, and the outbox row of the citizen's update (or None).
+    """
+    event, update = change_status(session, runtime, complaint, ASSIGNED, actor, note=note, agency_code=agency_code,
+                                  notify=notify, opening=opening)
+    sync_assignment(session, runtime.settings.deadlines, complaint)
+    return event, update
 
 
 def open_assignment(session: Session, complaint_id: int) -> Assignment | None:

@@ -1,10 +1,12 @@
-"""Filing a complaint from the form, the app or Open311, at once, so the citizen sees the ticket code.
+"""Filing a complaint: the one :func:`file_complaint` for every channel, and the web's submissions around it.
 
-The same parts as an SMS make it an ordinary complaint: the message is stored under a unique provider id,
-``gateway.jobs.inbound.file_complaint`` gives it a ticket code and the router's decision, and the confirmation
-is an outbox row sent by the worker. Message, complaint, photos' rows and confirmation commit together, and
-the message is marked processed in the same commit, so the worker and the scheduler's sweep never file it
-again. A repeated provider id (an Idempotency-Key sent twice) returns the first complaint.
+An SMS, a WhatsApp message, an e-mail, the form, the app and Open311 all become complaints the same way: a new
+ticket code, the router's decision, the agency (:func:`gateway.complaints.deadlines.assign`, whose clock starts
+then) or the review queue, what the citizen added (place, category, photos), and the confirmation as an outbox
+row keyed by the message. The worker calls it for messages from providers (``gateway.complaints.messages``);
+:func:`file_submission` calls it at once for the form, the app and Open311, so the citizen sees the ticket
+code, committing message, complaint, photos and confirmation together. A repeated provider id (an
+Idempotency-Key sent twice) returns the first complaint.
 """
 
 from __future__ import annotations
@@ -21,14 +23,15 @@ from sqlalchemy.orm import Session
 import router
 from channels.base import InboundMessage
 from channels.web import Submission
+from gateway.complaints.deadlines import assign
 from gateway.complaints.outbox import add_message
 from gateway.complaints.photos import remove_files, store_photos
 from gateway.complaints.replies import render
 from gateway.complaints.status import change_status
 from gateway.runtime import HIGH, Runtime
-from models import Agency, Complaint, Contact, Outbox, StatusEvent, utcnow
+from models import Agency, Attachment, Complaint, Contact, Outbox, utcnow
 from models import InboundMessage as InboundRow
-from models.complaint import ASSIGNED, NEW
+from models.complaint import NEW
 from models.tickets import format_ticket_code, new_ticket_code
 
 log = logging.getLogger(__name__)
@@ -109,23 +112,9 @@ def _file(session: Session, runtime: Runtime, submission: Submission, message: I
                      received_at=message.received_at or utcnow())
     session.add(row)
     session.flush()
-    # An anonymous complaint has no contact: a transient one without an id stands in for file_complaint.
-    complaint = file_complaint(session, runtime, row, contact or Contact(), submission.text)
-    complaint.category, complaint.kelurahan, complaint.address = (submission.category, submission.kelurahan,
-                                                                  submission.address)
-    complaint.latitude, complaint.longitude = submission.latitude, submission.longitude
-    category = runtime.settings.intake.category(submission.category) if submission.category else None
-    if complaint.agency_code is None and category is not None and category.agency \
-            and agency_accepts(session, category.agency):
-        # The router could not place the text; the category the citizen chose names the agency.
-        change_status(session, runtime, complaint, ASSIGNED, actor="category", agency_code=category.agency,
-                      note=f"category {category.code}", notify=False)
-    for attachment in attachments:
-        attachment.complaint_id, attachment.inbound_message_id = complaint.id, row.id
-        session.add(attachment)
-    row.media = [{"url": f"attachment:{attachment.path}", "content_type": attachment.content_type}
-                 for attachment in attachments]
-    outbox, confirmation = _confirmation(session, runtime, complaint, contact, row)
+    details = Details(category=submission.category, kelurahan=submission.kelurahan, address=submission.address,
+                      latitude=submission.latitude, longitude=submission.longitude, attachments=tuple(attachments))
+    complaint, outbox, confirmation = file_complaint(session, runtime, row, contact, submission.text, details)
     row.raw = {**row.raw, "confirmation": confirmation}
     row.processed_at = utcnow()
     session.flush()
@@ -172,52 +161,93 @@ def _new_contact(session: Session, submission: Submission) -> Contact:
     return contact
 
 
-def _confirmation(session: Session, runtime: Runtime, complaint: Complaint, contact: Contact | None,
-                  row: InboundRow) -> tuple[Outbox | None, str]:
-    """The same confirmation an SMS gets, to the citizen's phone (or e-mail, once a channel sends it)."""
-    if contact is None:
-        return None, "none"
-    if contact.opted_out:
-        return None, "opted_out"
-    routed = runtime.update_address(complaint, contact, None)
-    if routed is None:
-        return None, "none"
-    channel, address = routed
-    template = "ticket_created" if complaint.agency_code else "ticket_created_review"
-    body = render(runtime.settings.templates, contact.language or runtime.settings.default_language, template,
-                  **ticket_values(complaint))
-    outbox = add_message(session, dedupe_key=f"reply:{row.id}", kind=template, channel=channel,
-                         medium=address.medium, recipient=address.recipient, sender=address.sender, body=body,
-                         contact_id=contact.id, complaint_id=complaint.id, inbound_message_id=row.id,
-                         subject=address.subject, in_reply_to=address.in_reply_to, references=address.references)
-    session.flush()
-    return outbox, "email" if address.medium == "email" else "sms"
+@dataclass(frozen=True)
+class Details:
+    """What a citizen adds to a complaint's text on the web: place, category, photos (an SMS adds none)."""
+
+    category: str | None = None
+    kelurahan: str | None = None
+    address: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    attachments: tuple[Attachment, ...] = ()
 
 
-def file_complaint(session: Session, runtime: Runtime, message: InboundRow, contact: Contact,
-                   text: str) -> Complaint:
-    """Create a complaint with a new ticket code, route it, and record the first status event."""
+def file_complaint(session: Session, runtime: Runtime, message: InboundRow, contact: Contact | None, text: str,
+                   details: Details | None = None) -> tuple[Complaint, Outbox | None, str]:
+    """File a complaint from a stored message: ticket, route, agency or review, details, confirmation.
+
+    Args:
+        session: the caller's session; the caller commits (with the message marked processed).
+        runtime: settings (the routing table) and the channels' addresses.
+        message: the stored inbound message the complaint comes from.
+        contact: the citizen, or None for an anonymous web complaint.
+        text: the complaint's text (without a SAMBAT/ADUAN keyword).
+        details: what the web form, the app or Open311 added.
+
+    Returns:
+        The complaint, the confirmation's outbox row (or None), and how the citizen is told: ``sms`` (or
+        WhatsApp, on its channel), ``email``, ``opted_out`` or ``none``.
+    """
+    details = details or Details()
     decision = router.route(text, runtime.settings.routing)
     evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
     agency_code = decision.agency
     if agency_code is not None and not agency_accepts(session, agency_code):
         # The super-admin deactivated this agency in the console: a person decides where it goes.
         agency_code, evidence = None, f"{evidence}; {decision.agency} inactive"
-    status = ASSIGNED if agency_code else NEW
     complaint = Complaint(
         ticket_code=_unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
-        contact_id=contact.id, inbound_message_id=message.id, agency_code=agency_code, status=status,
-        routing=decision.to_dict(),
+        contact_id=contact.id if contact is not None else None, inbound_message_id=message.id, status=NEW,
+        routing=decision.to_dict(), category=details.category, kelurahan=details.kelurahan, address=details.address,
+        latitude=details.latitude, longitude=details.longitude,
     )
     session.add(complaint)
     session.flush()
     message.complaint_id = complaint.id
-    session.add(StatusEvent(
-        complaint_id=complaint.id, kind="status", from_status=None, to_status=status,
-        agency_code=agency_code, actor="router",
-        note=f"confidence {decision.confidence:.2f}; {evidence}",
-    ))
-    return complaint
+    note = f"confidence {decision.confidence:.2f}; {evidence}"
+    if agency_code is not None:
+        assign(session, runtime, complaint, agency_code, "router", note=note, notify=False, opening=True)
+    else:
+        change_status(session, runtime, complaint, NEW, "router", note=note, notify=False, opening=True)
+        category = runtime.settings.intake.category(details.category) if details.category else None
+        if category is not None and category.agency and agency_accepts(session, category.agency):
+            # The router could not place the text; the category the citizen chose names the agency.
+            assign(session, runtime, complaint, category.agency, "category", note=f"category {category.code}",
+                   notify=False)
+    for attachment in details.attachments:
+        attachment.complaint_id, attachment.inbound_message_id = complaint.id, message.id
+        session.add(attachment)
+    if details.attachments:
+        message.media = [{"url": f"attachment:{attachment.path}", "content_type": attachment.content_type}
+                         for attachment in details.attachments]
+    outbox, confirmation = _confirm(session, runtime, complaint, contact, message)
+    return complaint, outbox, confirmation
+
+
+def _confirm(session: Session, runtime: Runtime, complaint: Complaint, contact: Contact | None,
+             message: InboundRow) -> tuple[Outbox | None, str]:
+    """The ticket reply, as every channel's citizen gets it: on the channel the message came in on, or to the
+    contact's phone or e-mail for the web; a web citizen who texted STOP gets none."""
+    if not runtime.answers_in_kind(message.channel):
+        if contact is None:
+            return None, "none"
+        if contact.opted_out:
+            return None, "opted_out"
+    routed = runtime.answer_address(message, complaint, contact)
+    if routed is None:
+        return None, "none"
+    channel, address = routed
+    template = "ticket_created" if complaint.agency_code else "ticket_created_review"
+    language = (contact.language if contact is not None else None) or runtime.settings.default_language
+    body = render(runtime.settings.templates, language, template, **ticket_values(complaint))
+    outbox = add_message(session, dedupe_key=f"reply:{message.id}", kind=template, channel=channel,
+                         medium=address.medium, recipient=address.recipient, sender=address.sender,
+                         body=body + address.note, contact_id=contact.id if contact is not None else None,
+                         complaint_id=complaint.id, inbound_message_id=message.id, subject=address.subject,
+                         in_reply_to=address.in_reply_to, references=address.references)
+    session.flush()
+    return outbox, "email" if address.medium == "email" else "sms"
 
 
 def agency_accepts(session: Session, code: str) -> bool:

@@ -51,9 +51,7 @@ def handle_message(session: Session, runtime: Runtime, message: InboundMessage, 
     elif command.name == commands.EMPTY and not message.media:
         reply("empty")
     elif command.name in (commands.COMPLAINT, commands.EMPTY):
-        complaint = file_complaint(session, runtime, message, contact, command.text or message.body)
-        template = "ticket_created" if complaint.agency_code else "ticket_created_review"
-        reply(template, complaint=complaint, **ticket_values(complaint))
+        file_complaint(session, runtime, message, contact, command.text or message.body)
     elif command.name == commands.STATUS:
         _status(session, reply, command.code or "")
     elif command.name == commands.INFO:

@@ -22,7 +22,7 @@ _UNCHANGED = object()
 
 def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_status: str, actor: str,
                   note: str | None = None, agency_code: str | None | object = _UNCHANGED,
-                  notify: bool = True) -> tuple[StatusEvent, Outbox | None]:
+                  notify: bool = True, opening: bool = False) -> tuple[StatusEvent, Outbox | None]:
     """Move a complaint to a new status (and agency), record the event, and write the citizen's update.
 
     Args:
@@ -34,6 +34,7 @@ def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_s
         note: the public answer or reason, sent to the citizen.
         agency_code: the new agency, if it changes (None sends it back to review).
         notify: False for changes the citizen need not hear of.
+        opening: the complaint's first event (it had no status before; ``from_status`` is None).
 
     Returns:
         The event, and the outbox row of the update (None when nobody is to be told).
@@ -42,7 +43,8 @@ def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_s
         raise ValueError(f"unknown status {to_status!r}; expected one of {', '.join(COMPLAINT_STATUSES)}")
     if agency_code is not _UNCHANGED:
         complaint.agency_code = agency_code  # type: ignore[assignment]
-    event = StatusEvent(complaint_id=complaint.id, kind="status", from_status=complaint.status, to_status=to_status,
+    event = StatusEvent(complaint_id=complaint.id, kind="status", from_status=None if opening else complaint.status,
+                        to_status=to_status,
                         agency_code=complaint.agency_code, actor=actor, note=note)
     complaint.status, complaint.updated_at = to_status, utcnow()
     session.add(event)
