@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from gateway.complaints import commands
 from gateway.complaints.intake import file_complaint, ticket_values
 from gateway.complaints.outbox import add_message
-from gateway.complaints.replies import render
+from gateway.complaints.replies import render, status_text
+from gateway.complaints.status import resume_updates, stop_updates
 from gateway.runtime import Runtime
 from models import Complaint, Contact, InboundMessage, StatusEvent, utcnow
 from models.tickets import parse_ticket_code
@@ -59,10 +60,10 @@ def handle_message(session: Session, runtime: Runtime, message: InboundMessage, 
     elif command.name == commands.HELP:
         reply("help")
     elif command.name == commands.STOP:
-        contact.opted_out, contact.opted_out_at = True, utcnow()
+        stop_updates(contact)
         reply("stopped")
     elif command.name == commands.START:
-        contact.opted_out, contact.opted_out_at = False, None
+        resume_updates(contact)
         reply("started")
 
 
@@ -98,10 +99,9 @@ def _status(session: Session, reply: _Reply, code_text: str) -> None:
     if complaint is None:
         reply("not_found")
         return
-    statuses = reply.runtime.settings.statuses
-    status_text = (statuses.get(reply.language) or statuses["id"]).get(complaint.status, complaint.status)
+    status = status_text(reply.runtime.settings.statuses, reply.language, complaint.status)
     updated = complaint.updated_at.astimezone(_zone(reply.runtime)).strftime("%d-%m-%Y %H:%M")
-    reply("status", complaint=complaint, status=status_text, updated=updated, **ticket_values(complaint))
+    reply("status", complaint=complaint, status=status, updated=updated, **ticket_values(complaint))
 
 
 def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Contact,

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from channels.kelurahan import kelurahan_by_key
+from gateway.complaints.replies import status_text
 from models import Agency, Attachment, Complaint, StatusEvent
 from models.complaint import MERGED, REJECTED, RESOLVED
 from models.tickets import format_ticket_code
@@ -58,11 +59,6 @@ class PublicTicket:
     def local(self, moment: datetime, timezone: str) -> str:
         """A time as people in the city read it: ``23-11-2026 09:15``."""
         return moment.astimezone(ZoneInfo(timezone)).strftime("%d-%m-%Y %H:%M")
-
-
-def status_text(statuses: dict, language: str, status: str) -> str:
-    """The status's name for citizens in a language (Indonesian when missing)."""
-    return (statuses.get(language) or statuses["id"]).get(status, status)
 
 
 def public_ticket(session: Session, complaint: Complaint, statuses: dict, language: str = "id") -> PublicTicket:

@@ -54,3 +54,8 @@ def render(templates: Mapping[str, Mapping[str, str]], language: str, key: str, 
         shortened = str(note)[: max(0, len(str(note)) - overflow - 3)].rstrip() + "..."
         text = to_gsm7(template.format(**{**{k: str(v) for k, v in values.items()}, "note": shortened}))
     return text
+
+
+def status_text(statuses: dict, language: str, status: str) -> str:
+    """The status's name for citizens in a language (Indonesian when missing)."""
+    return (statuses.get(language) or statuses["id"]).get(status, status)

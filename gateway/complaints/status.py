@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.complaints.outbox import add_message
-from gateway.complaints.replies import render
+from gateway.complaints.replies import render, status_text
 from gateway.runtime import DEFAULT, Runtime
-from models import Complaint, ComplaintMerge, InboundMessage, Outbox, StatusEvent, utcnow
+from models import Complaint, ComplaintMerge, Contact, InboundMessage, Outbox, StatusEvent, utcnow
 from models.complaint import COMPLAINT_STATUSES
 from models.tickets import format_ticket_code
 
@@ -82,11 +82,10 @@ def _write_update(session: Session, runtime: Runtime, complaint: Complaint, even
         return None
     channel, address = routed
     language = contact.language or runtime.settings.default_language
-    statuses = runtime.settings.statuses
-    status_text = (statuses.get(language) or statuses["id"]).get(event.to_status, event.to_status)
+    status = status_text(runtime.settings.statuses, language, event.to_status)
     # An SMS keeps to one segment (the whole answer is on the ticket page); an e-mail carries it all.
     body = render(runtime.settings.templates, language, "status_update", one_segment=address.medium != "email",
-                  code=format_ticket_code(complaint.ticket_code), digits=complaint.ticket_code, status=status_text,
+                  code=format_ticket_code(complaint.ticket_code), digits=complaint.ticket_code, status=status,
                   agency=complaint.agency_code or "-", note=event.note or "")
     return add_message(
         session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update", channel=channel,
@@ -101,3 +100,14 @@ def enqueue_sends(runtime: Runtime, outbox_rows: list[Outbox | None]) -> None:
     for row in outbox_rows:
         if row is not None:
             runtime.send_soon(row.id, priority=DEFAULT)
+
+
+def stop_updates(contact: Contact) -> None:
+    """The citizen texted STOP (or their provider says they did): no more updates until they text MULAI."""
+    if not contact.opted_out:
+        contact.opted_out, contact.opted_out_at = True, utcnow()
+
+
+def resume_updates(contact: Contact) -> None:
+    """The citizen texted MULAI (START): updates again."""
+    contact.opted_out, contact.opted_out_at = False, None

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channels.base import OutboundMessage, RecipientOptedOut, SendError, StatusReport
+from gateway.complaints.status import stop_updates
 from gateway.jobs.throttle import pace
 from gateway.runtime import Runtime, current_runtime
 from models import STATUS_RANK, Contact, Outbox, utcnow
@@ -79,8 +80,8 @@ def _record_failure(session: Session, runtime: Runtime, row: Outbox, exc: SendEr
     row.status_updated_at = utcnow()
     if isinstance(exc, RecipientOptedOut) and row.contact_id:
         contact = session.get(Contact, row.contact_id)
-        if contact and not contact.opted_out:
-            contact.opted_out, contact.opted_out_at = True, utcnow()
+        if contact:
+            stop_updates(contact)
     if exc.retryable and row.attempts < settings.outbox.max_attempts:
         backoff = settings.outbox.retry_backoff
         delay = backoff[min(row.attempts - 1, len(backoff) - 1)]
@@ -117,8 +118,8 @@ def apply_status(session: Session, report: StatusReport) -> str:
     ).rowcount
     if report.error_code == "21610" and row.contact_id:
         contact = session.get(Contact, row.contact_id)
-        if contact and not contact.opted_out:
-            contact.opted_out, contact.opted_out_at = True, utcnow()
+        if contact:
+            stop_updates(contact)
     try:
         session.commit()
     except IntegrityError:

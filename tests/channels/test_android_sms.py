@@ -14,8 +14,8 @@ from itertools import count
 import pytest
 from sqlalchemy import func, select
 
-from gateway.complaints.status import change_status, enqueue_sends
 from gateway.complaints.outbox import add_message
+from gateway.complaints.status import change_status, enqueue_sends
 from gateway.jobs.outbox import deliver
 from models import Complaint, Contact, InboundMessage, Outbox
 from tests.conftest import Stack, _empty_tables, _stack

@@ -17,7 +17,7 @@ from sqlalchemy import case, select
 from channels.kelurahan import kelurahan_by_key
 from gateway.complaints.actions import AGENCY_STEPS, ActionError, advance, assign, bounce, merge, reject
 from gateway.complaints.deadlines import OPEN_STATUSES, current_assignment, sync_assignment, sync_unclocked
-from gateway.complaints.replies import SEGMENT_GSM7, render
+from gateway.complaints.replies import SEGMENT_GSM7, render, status_text
 from gateway.complaints.status import enqueue_sends
 from gateway.settings.deadlines import STAGES, policy
 from gateway.settings.sections import REJECT_REASONS
@@ -129,7 +129,7 @@ def _sms_room(complaint: Complaint) -> int:
     """How much of a "resolved" answer fits in the citizen's one-segment SMS after "Tiket 1234 5678: Selesai. "."""
     settings = current_app.extensions["sambat"].settings
     language = complaint.contact.language if complaint.contact else settings.default_language
-    status = (settings.statuses.get(language) or settings.statuses["id"]).get(RESOLVED, RESOLVED)
+    status = status_text(settings.statuses, language, RESOLVED)
     frame = render(settings.templates, language, "status_update", code=format_ticket_code(complaint.ticket_code),
                    digits=complaint.ticket_code, status=status, agency=complaint.agency_code or "-", note="")
     return SEGMENT_GSM7 - len(frame.strip()) - 1
