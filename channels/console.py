@@ -16,6 +16,9 @@ from channels.base import OutboundMessage, SendResult
 log = logging.getLogger(__name__)
 
 
+NAME = "console"
+
+
 class ConsoleSender:
     """Writes messages to a stream (standard output by default) instead of sending them."""
 

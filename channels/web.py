@@ -184,6 +184,18 @@ def _coordinates(values: Mapping[str, Any], errors: dict[str, str]) -> tuple[flo
     return found["latitude"], found["longitude"]
 
 
+# The channel names its messages carry, and the medium of each surface.
+FORM, APP = "web", "api"
+SURFACES = {"form": (FORM, "web"), "app": (APP, "app"), "open311": (APP, "open311")}
+
+
+def surface_message(submission: Submission, surface: str, provider_message_id: str,
+                    raw: Mapping[str, Any] | None = None) -> InboundMessage:
+    """The message record of a submission through one surface: ``form``, ``app`` or ``open311``."""
+    channel, medium = SURFACES[surface]
+    return to_inbound(submission, channel, medium, provider_message_id, raw)
+
+
 def to_inbound(submission: Submission, channel: str, medium: str, provider_message_id: str,
                raw: Mapping[str, Any] | None = None) -> InboundMessage:
     """The message record of a submission: sent by its phone, else its e-mail, else ``anonymous``."""
@@ -199,7 +211,7 @@ class WebChannel:
     :func:`check_fields` and :func:`to_inbound`.
     """
 
-    name = "api"
+    name = APP
 
     def __init__(self, region: str = "ID", max_photos: int = 3, max_photo_bytes: int = 10 * 1024 * 1024,
                  categories: Mapping[str, Any] | None = None, default_language: str = "id") -> None:
@@ -264,5 +276,5 @@ def _contact_address(contact: Any, complaint: Any, origin: Any, settings: Any) -
 
 # The form files messages as channel ``web``, the JSON API and Open311 as ``api``. No webhooks and no sender
 # of its own: confirmations and updates reach the contact by SMS (or e-mail) through the contract above.
-SPEC = ChannelSpec(name="web", aliases=("api",), build_channel=build_channel, contact_address=_contact_address,
+SPEC = ChannelSpec(name=FORM, aliases=(APP,), build_channel=build_channel, contact_address=_contact_address,
                    answers_in_kind=False)

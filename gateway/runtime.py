@@ -73,7 +73,7 @@ class Runtime:
         """Reply on the provider a message came in on, when we can send through it."""
         return channel if channel in self.senders else self.default_sms_sender
 
-    def status_callback_url(self, outbox_id: int, channel: str = "twilio") -> str | None:
+    def status_callback_url(self, outbox_id: int, channel: str) -> str | None:
         """Where the provider reports delivery of one outbox row; None when it has no callback URL."""
         spec = registry.spec_for(channel)
         if spec is None or spec.status_callback is None:

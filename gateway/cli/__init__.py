@@ -13,6 +13,7 @@ from pathlib import Path
 
 import click
 
+from channels.console import NAME as CONSOLE
 from gateway.cli.apikeys import apikeys
 from gateway.cli.common import DEFAULT_SQLITE, _configure_logging, _local_settings, _settings, _with
 from gateway.cli.config import config
@@ -47,7 +48,7 @@ def up(host: str, port: int) -> None:
     settings = _local_settings()
     if not settings.redis_url:
         click.echo("REDIS_URL not set: running the queue embedded in this process")
-    if settings.outbound_sms_provider == "console":
+    if settings.outbound_sms_provider == CONSOLE:
         click.echo("No Twilio credentials: outbound SMS are printed here, NOT sent")
     from models.migrate import upgrade
 
@@ -171,7 +172,7 @@ def sms(sender: str, text: str) -> None:
         raise click.BadParameter(str(error), param_hint="SENDER") from None
     upgrade(settings.database_url)
     queue = EmbeddedQueue()
-    app = create_app(settings.with_overrides(sms__provider="console"), queue=queue, start_embedded=False)
+    app = create_app(settings.with_overrides(sms__provider=CONSOLE), queue=queue, start_embedded=False)
     message = InboundMessage(channel="console", medium="sms", provider_message_id=secrets.token_hex(16),
                              sender=phone, text=text, recipient=None, raw={"From": sender, "Body": text})
     with app.app_context():

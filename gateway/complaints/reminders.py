@@ -20,6 +20,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from channels.email import NAME as EMAIL
 from gateway.complaints.deadlines import sync_unclocked
 from gateway.complaints.outbox import add_message
 from gateway.runtime import DEFAULT, Runtime
@@ -131,7 +132,7 @@ def _write_alert(session: Session, runtime: Runtime, row: Assignment, key: str, 
     if audience == AGENCY_ADMIN:
         query = query.where(User.agency_code == row.agency_code)
     subject, body = _email(runtime, complaint, row, kind, stage)
-    rows = [add_message(session, dedupe_key=f"alert:{alert.id}:{user.id}", kind=f"deadline_{kind}", channel="email",
+    rows = [add_message(session, dedupe_key=f"alert:{alert.id}:{user.id}", kind=f"deadline_{kind}", channel=EMAIL,
                         medium="email", recipient=user.email, sender=runtime.settings.mail.sender, body=body,
                         subject=subject, complaint_id=complaint.id)
             for user in session.scalars(query.order_by(User.id))]

@@ -6,6 +6,7 @@ import functools
 
 from channels import registry
 from channels.base import Sender
+from channels.console import NAME as CONSOLE
 from channels.console import ConsoleSender
 from gateway.jobs.mail import accept_mail
 from gateway.jobs.queue import EmbeddedQueue, RQQueue
@@ -30,7 +31,7 @@ def build_runtime(settings: Settings, queue: JobQueue | None = None,
         queue = RQQueue(settings.redis_url, settings.queue_name) if settings.redis_url else EmbeddedQueue()
     specs = registry.specs()
     if senders is None:
-        senders = {"console": ConsoleSender()}
+        senders = {CONSOLE: ConsoleSender()}
         for spec in specs:
             sender = spec.build_sender(settings) if spec.build_sender else None
             if sender is not None:

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 from channels.base import InboundError
 from channels.kelurahan import all_kelurahan
-from channels.web import FieldErrors, build_channel, to_inbound
+from channels.web import FieldErrors, build_channel, surface_message
 from gateway.complaints.intake import IdempotencyConflict, file_submission
 from gateway.complaints.public import PublicTicket, find_complaint, public_ticket
 from gateway.complaints.replies import render
@@ -79,7 +79,7 @@ def create_complaint() -> Any:
     except InboundError as error:
         return error_response(error.status, str(error))
     provider_id = f"key{g.api_key_id}:{idempotency_key or uuid.uuid4().hex}"
-    message = to_inbound(submission, "api", "app", provider_id, {"api_key": g.api_key_name})
+    message = surface_message(submission, "app", provider_id, {"api_key": g.api_key_name})
     try:
         filed = file_submission(runtime, submission, message)
     except IdempotencyConflict:

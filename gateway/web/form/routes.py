@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, TooManyRequests
 
 from channels.kelurahan import by_kecamatan
 from channels.photos import Upload
-from channels.web import FieldErrors, check_fields, to_inbound
+from channels.web import FieldErrors, check_fields, surface_message
 from gateway.complaints.intake import IdempotencyConflict, file_submission
 from gateway.complaints.public import find_complaint, public_ticket
 from gateway.runtime import Runtime
@@ -74,12 +74,12 @@ def complaint_form() -> Any:
     except FieldErrors as errors:
         return _render(form, language, field_errors=errors.fields, had_photos=bool(uploads)), 422
     raw = {"client": get_remote_address(), "user_agent": request.user_agent.string[:200]}
-    message = to_inbound(submission, "web", "web", form.submission_id.data, raw)
+    message = surface_message(submission, "form", form.submission_id.data, raw)
     try:
         filed = file_submission(runtime, submission, message)
     except IdempotencyConflict:
         # The same form sent again with changes (back button, edit, send): a new complaint.
-        filed = file_submission(runtime, submission, to_inbound(submission, "web", "web", uuid.uuid4().hex, raw))
+        filed = file_submission(runtime, submission, surface_message(submission, "form", uuid.uuid4().hex, raw))
     session["filed"] = {"code": filed.ticket_code, "confirmation": filed.confirmation,
                         "email_only": bool(submission.email and not submission.phone)}
     return redirect(url_for("form.done"), code=303)

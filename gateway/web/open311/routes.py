@@ -16,7 +16,7 @@ from flask import current_app, request
 from werkzeug.exceptions import HTTPException
 
 from channels.kelurahan import all_kelurahan, find_kelurahan
-from channels.web import FieldErrors, check_fields, to_inbound
+from channels.web import FieldErrors, check_fields, surface_message
 from gateway.complaints.intake import IdempotencyConflict, file_submission
 from gateway.complaints.public import find_complaint
 from gateway.complaints.replies import render
@@ -156,7 +156,7 @@ def create_request(fmt: str) -> Any:
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise Open311Error(400, "Idempotency-Key: 1 to 100 visible ASCII characters")
     extra = {name: form.get(name)[:2000] for name in ("device_id", "account_id", "media_url") if form.get(name)}
-    message = to_inbound(submission, "api", "open311", f"key{key_id}:o311:{idempotency_key or uuid.uuid4().hex}",
+    message = surface_message(submission, "open311", f"key{key_id}:o311:{idempotency_key or uuid.uuid4().hex}",
                          {"api_key": key_name, "open311": extra})
     try:
         filed = file_submission(runtime, submission, message)
