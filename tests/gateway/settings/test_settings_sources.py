@@ -31,10 +31,12 @@ def refusal(tmp_path: Path, text: str = SHIPPED, **environ: str) -> str:
 
 
 @pytest.mark.parametrize(("label", "edit", "expected"), [
-    ("misspelt section key", ("  provider: auto", "  provder: auto"), "sms.provder: unknown key; did you mean provider?"),
+    ("misspelt section key", ("  provider: auto", "  provder: auto"),
+     "sms.provder: unknown key; did you mean provider?"),
     ("misspelt top-level key", ("timezone: Asia/Jakarta", "timezon: Asia/Jakarta"),
      "timezon: unknown key; did you mean timezone?"),
-    ("key no section has", ("city: Kota Malang", "city: Kota Malang\nweather: sunny"), "weather: unknown key; known keys:"),
+    ("key no section has", ("city: Kota Malang", "city: Kota Malang\nweather: sunny"),
+     "weather: unknown key; known keys:"),
     ("misspelt mail key", ("  max_mb: 35", "  max_mbs: 35"), "mail.max_mbs: unknown key; did you mean max_mb?"),
 ], ids=lambda value: value if isinstance(value, str) and " " in value else "")
 def test_unknown_keys_are_refused_by_name_and_line(tmp_path: Path, label: str, edit: tuple[str, str],
@@ -75,7 +77,8 @@ def test_secrets_come_from_the_environment_and_are_never_printed(tmp_path: Path)
     assert settings.secret("sms.twilio_auth_token") == token
     shown = repr(settings) + str(settings) + "\n".join(map(str, settings.explain()))
     assert token not in shown and "hunter2" not in shown
-    text = SHIPPED.replace("  username: null\n  tls: starttls", "  username: null\n  password: hunter2\n  tls: starttls")
+    text = SHIPPED.replace("  username: null\n  tls: starttls",
+                           "  username: null\n  password: hunter2\n  tls: starttls")
     assert "mail.password: secrets are read from the environment only (SAMBAT_MAIL_PASSWORD)" in refusal(tmp_path, text)
 
 
