@@ -114,7 +114,10 @@ class LearnedModel:
 
 def train(examples: list[Example], table: RoutingTable, settings: LearningSettings | None = None, *,
           version: str | None = None, use_keywords: bool = True) -> LearnedModel:
-    """Train a model on labelled examples (those with ``agency`` None are skipped).
+    """Train a model on labelled examples.
+
+    Examples with ``agency`` None (no city agency handles them) are never fitted, but take part in choosing
+    the threshold: routing one counts as a wrong route, so a set with such examples gets a stricter threshold.
 
     Args:
         examples: the city's labelled complaints.
@@ -132,8 +135,9 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
         LearningError: fewer than two agencies among the examples.
     """
     settings = settings or LearningSettings()
-    usable = [e for e in examples if e.agency]
+    usable = [e for e in examples if e.agency] + [e for e in examples if not e.agency]
     classes = sorted({e.agency for e in usable if e.agency})
+    fitted = sum(1 for e in usable if e.agency)
     if len(classes) < 2:
         raise LearningError(f"need examples of at least two agencies, got {len(classes)}")
     codes = [agency.code for agency in table.agencies]
@@ -147,28 +151,30 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
     if use_keywords:
         evidence = np.array([keyword_features(d, codes, oos) for d in decisions]) * weight
         features = sparse.hstack([text, sparse.csr_matrix(evidence)], format="csr")
-    truth = np.array([classes.index(e.agency) for e in usable])
+    truth = np.array([classes.index(e.agency) if e.agency else len(classes) for e in usable])
     margins = _out_of_fold_margins(features, truth, len(classes), settings)
-    temperature = fit_temperature(margins, truth)
+    temperature = fit_temperature(margins[:fitted], truth[:fitted])
     probs = softmax(margins, temperature)
     first = probs.argmax(axis=1)
     correct = [classes[c] in e.labels for c, e in zip(first, usable, strict=True)]
     choice = choose_threshold(probs.max(axis=1), correct, settings.target_precision)
-    weights, intercept = _fit(features, truth, len(classes), settings)
-    keyword_routed = [d.agency is not None for d in decisions]
-    keyword_right = [d.agency in e.labels for d, e in zip(decisions, usable, strict=True)]
+    routed = probs.max(axis=1) >= choice.threshold
+    weights, intercept = _fit(features[:fitted], truth[:fitted], len(classes), settings)
+    keyword_routed = [d.agency is not None for d, e in zip(decisions, usable, strict=True) if e.agency]
+    keyword_right = [d.agency in e.labels for d, e in zip(decisions, usable, strict=True) if d.agency]
     keyword_forced = [bool(d.candidates) and d.candidates[0]["agency"] in e.labels
-                      for d, e in zip(decisions, usable, strict=True)]
+                      for d, e in zip(decisions, usable, strict=True) if e.agency]
     metadata = {
-        "examples": len(usable), "agencies": len(classes), "threshold": choice.threshold,
+        "examples": fitted, "none_examples": len(usable) - fitted, "agencies": len(classes),
+        "threshold": choice.threshold,
         "temperature": temperature, "target_precision": settings.target_precision, "target_met": choice.target_met,
         "use_keywords": use_keywords, "settings": asdict(settings),
         "cv": {
             "folds": settings.folds,
-            "model": {"coverage": round(choice.coverage, 4), "precision": round(choice.precision, 4),
-                      "forced_top1": round(float(np.mean(correct)), 4)},
+            "model": {"coverage": round(float(np.mean(routed[:fitted])), 4), "precision": round(choice.precision, 4),
+                      "forced_top1": round(float(np.mean(correct[:fitted])), 4)},
             "keywords": {"coverage": round(float(np.mean(keyword_routed)), 4),
-                         "precision": round(sum(keyword_right) / max(sum(keyword_routed), 1), 4),
+                         "precision": round(float(np.mean(keyword_right)) if keyword_right else 1.0, 4),
                          "forced_top1": round(float(np.mean(keyword_forced)), 4)},
         },
     }
@@ -180,8 +186,8 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
         text_weights=np.ascontiguousarray(weights[:, : vectorizer.width].T, dtype=np.float32),
         keyword_weights=np.ascontiguousarray(weights[:, vectorizer.width :].T, dtype=np.float32),
         intercept=intercept, temperature=temperature, threshold=choice.threshold, keyword_weight=weight,
-        examples=text[:, : vectorizer.char_start].tocsc(), refs=[e.ref for e in usable],
-        labels=[e.agency or "" for e in usable], metadata=metadata,
+        examples=text[:fitted, : vectorizer.char_start].tocsc(), refs=[e.ref for e in usable[:fitted]],
+        labels=[e.agency or "" for e in usable[:fitted]], metadata=metadata,
     )
     return model.bind(table)
 
@@ -203,9 +209,11 @@ def folds_of(truth: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray,
 
 def _out_of_fold_margins(features: sparse.csr_matrix, truth: np.ndarray, n_classes: int,
                          settings: LearningSettings) -> np.ndarray:
-    """Margins of each example from a model trained without its fold (classes absent from a fold: -inf)."""
+    """Margins of each example from a model trained without its fold (classes absent from a fold: -inf);
+    examples of no agency (truth ``n_classes``) are spread over the folds but never fitted."""
     margins = np.full((len(truth), n_classes), -np.inf)
     for train_rows, test_rows in folds_of(truth, settings.folds, settings.seed):
+        train_rows = train_rows[truth[train_rows] < n_classes]
         weights, intercept = _fit(features[train_rows], truth[train_rows], n_classes, settings)
         margins[test_rows] = features[test_rows] @ weights.T + intercept
     empty = ~np.isfinite(margins).any(axis=1)
@@ -223,6 +231,8 @@ def _fit(features: sparse.csr_matrix, truth: np.ndarray, n_classes: int,
     present = np.unique(truth)
     weights = np.zeros((n_classes, features.shape[1]))
     intercept = np.full(n_classes, -np.inf)
+    if len(present) == 0:
+        return weights, np.zeros(n_classes)
     if len(present) == 1:
         intercept[present[0]] = 0.0
         return weights, intercept
