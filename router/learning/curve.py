@@ -19,7 +19,8 @@ from router.table import RoutingTable
 
 @dataclass(frozen=True, slots=True)
 class CurvePoint:
-    """One window of the replay: complaints ``start``..``end`` (1-based, inclusive)."""
+    """One window of the replay: complaints ``start``..``end`` (1-based, inclusive); ``model_examples`` is the
+    size of the model that routed the window's last complaint (0: the keyword router alone)."""
 
     start: int
     end: int
@@ -62,18 +63,18 @@ def learning_curve(examples: list[Example], table: RoutingTable, settings: Learn
             misrouted += 1
         keyword = table.route(example.text).agency
         keyword_person += keyword is None or keyword not in example.labels
-        learned.append(example)
-        since_training += 1
-        trainable = sum(1 for e in learned if e.agency)
-        if since_training >= settings.retrain_every and trainable >= settings.min_examples:
-            model = train(learned, table, settings, version=f"replay-{number}")
-            since_training = 0
         if number % window == 0 or number == len(examples):
             size = (number - 1) % window + 1
             points.append(CurvePoint(number - size + 1, number, unrouted, misrouted,
                                      (unrouted + misrouted) / size, keyword_person / size,
                                      model.example_count if model else 0))
             unrouted = misrouted = keyword_person = 0
+        learned.append(example)
+        since_training += 1
+        trainable = sum(1 for e in learned if e.agency)
+        if since_training >= settings.retrain_every and trainable >= settings.min_examples:
+            model = train(learned, table, settings, version=f"replay-{number}")
+            since_training = 0
     return points
 
 

@@ -147,10 +147,13 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
     vectorizer = TextVectorizer().fit(tokens, min_df=1 if len(usable) < 2000 else 2)
     weight = settings.keyword_weight if use_keywords else 0.0
     text = vectorizer.matrix(tokens)
+    del tokens
+    index = similarity_index(text[:fitted, : vectorizer.char_start])
     features = text
     if use_keywords:
         evidence = np.array([keyword_features(d, codes, oos) for d in decisions]) * weight
         features = sparse.hstack([text, sparse.csr_matrix(evidence)], format="csr")
+    del text
     truth = np.array([classes.index(e.agency) if e.agency else len(classes) for e in usable])
     margins = _out_of_fold_margins(features, truth, len(classes), settings)
     temperature = fit_temperature(margins[:fitted], truth[:fitted])
@@ -186,10 +189,24 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
         text_weights=np.ascontiguousarray(weights[:, : vectorizer.width].T, dtype=np.float32),
         keyword_weights=np.ascontiguousarray(weights[:, vectorizer.width :].T, dtype=np.float32),
         intercept=intercept, temperature=temperature, threshold=choice.threshold, keyword_weight=weight,
-        examples=text[:fitted, : vectorizer.char_start].tocsc(), refs=[e.ref for e in usable[:fitted]],
+        examples=index, refs=[e.ref for e in usable[:fitted]],
         labels=[e.agency or "" for e in usable[:fitted]], metadata=metadata,
     )
     return model.bind(table)
+
+
+def similarity_index(words: sparse.csr_matrix, most: int = 1000) -> sparse.csc_matrix:
+    """Return the word-block rows as CSC columns (an inverted index), leaving out n-grams in more than
+    ``max(most, 5%)`` of the examples: they weigh little in a cosine and would make every lookup long. The
+    rows keep their full-length normalisation, so similarities are the cosine over the rarer n-grams."""
+    index = words.tocsc()
+    limit = max(most, len(words.indptr) // 20)
+    lengths = np.diff(index.indptr)
+    if (lengths > limit).any():
+        keep = np.repeat(lengths <= limit, lengths)
+        index = sparse.csc_matrix((index.data * keep, index.indices, index.indptr), shape=index.shape)
+        index.eliminate_zeros()
+    return index
 
 
 def folds_of(truth: np.ndarray, folds: int, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -236,7 +253,7 @@ def _fit(features: sparse.csr_matrix, truth: np.ndarray, n_classes: int,
     if len(present) == 1:
         intercept[present[0]] = 0.0
         return weights, intercept
-    svm = LinearSVC(C=settings.svm_c, dual=True, max_iter=5000, random_state=settings.seed)
+    svm = LinearSVC(C=settings.svm_c, dual=True, max_iter=5000, tol=1e-3, random_state=settings.seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # ConvergenceWarning on tiny, separable sets
         svm.fit(features, truth)
