@@ -10,7 +10,8 @@ Usage::
 - speed and cost, each in a child process pinned to one core (so peak RSS is its own):
   routing with a model trained on both sets (keyword-only routing measured in the same run as the baseline),
   and training on ``--synthetic`` examples made from the two sets (see ``synthetic``), then routing with
-  that model. Rates are given per wall second and per CPU second of the process (the machine is shared).
+  that model. Rates are [per wall second, per CPU second of the process] (the machine is shared); routing is
+  measured with 3 similar examples per message and without (``similar=0``).
 """
 
 from __future__ import annotations
@@ -121,10 +122,12 @@ def scenario(name: str, messages: int, synthetic_count: int) -> dict:
         decide(text, table, model)
     keyword = rates(table.route, stream)
     learned = rates(lambda m: decide(m, table, model), stream)
+    bare = rates(lambda m: decide(m, table, model, similar=0), stream)
     return {
         "scenario": name, "examples": model.example_count, "features": model.vectorizer.width,
         "train_wall_s": round(train_wall, 1), "train_cpu_s": round(train_cpu, 1),
         "keyword_msg_s": [round(r) for r in keyword], "model_msg_s": [round(r) for r in learned],
+        "model_no_similar_msg_s": [round(r) for r in bare],
         "model_bytes": len(dumps(model)), "rss_before_train_mb": round(rss_before, 1),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "threshold": model.threshold, "cv": model.metadata["cv"],

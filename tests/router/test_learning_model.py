@@ -142,3 +142,19 @@ def test_settings_refused(values, message: str) -> None:
 def test_one_agency_refused() -> None:
     with pytest.raises(LearningError, match="at least two agencies"):
         train([e for e in examples(60) if e.agency == "ROADS"], TABLE)
+
+
+@pytest.mark.parametrize(("section", "ok"), [
+    ("  learning: {min_examples: 50, target_precision: 0.9}\n", True),
+    ("  learning:\n", True),
+    ("  learning: [1]\n", False),
+], ids=["mapping", "empty", "list"])
+def test_config_accepts_learning_section(section: str, ok: bool) -> None:
+    from router import RouterConfigError, load_table
+
+    text = "router:\n  threshold: 0.5\n" + section + "agencies:\n  - code: AB\n    name: X\n"
+    if ok:
+        assert load_table(text).threshold == 0.5
+    else:
+        with pytest.raises(RouterConfigError, match="router.learning must be a mapping"):
+            load_table(text)
