@@ -6,7 +6,8 @@ Usage::
 
 - quality: 5-fold cross-validation (seed 0) of keywords alone, model alone and combined on
   bench/router_eval/complaints.tsv, blind.tsv and both together; thresholds chosen inside each training fold.
-- learning curve: both sets replayed in file order (complaints.tsv, then blind.tsv), retrained every 50.
+- learning curve: both sets replayed in file order (complaints.tsv, then blind.tsv: grouped by agency, so
+  agencies arrive in blocks) and shuffled (seed 5), retrained every 50 once 100 examples are known.
 - speed and cost, each in a child process pinned to one core (so peak RSS is its own):
   routing with a model trained on both sets (keyword-only routing measured in the same run as the baseline),
   and training on ``--synthetic`` examples made from the two sets (see ``synthetic``), then routing with
@@ -153,6 +154,8 @@ def main() -> None:
         for name, examples in sets.items():
             print(f"### Quality: {name}\n\n{evaluate(examples, table, folds=5, seed=0).to_text()}")
         print(f"### Learning curve (both sets in file order)\n\n{curve_table(learning_curve(sets['both'], table))}\n")
+        shuffled = random.Random(5).sample(sets["both"], len(sets["both"]))
+        print(f"### Learning curve (both sets shuffled, seed 5)\n\n{curve_table(learning_curve(shuffled, table))}\n")
     for name in ("route", "train"):
         child = [sys.executable, __file__, "--scenario", name, "--messages", str(args.messages),
                  "--synthetic", str(args.synthetic)]

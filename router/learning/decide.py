@@ -4,9 +4,11 @@ Rules, in order:
 
 1. No model, learning off, or a model trained on fewer than ``min_examples`` examples: the keyword router
    decides alone, exactly as ``router.route`` (``model`` is None in the answer).
-2. Otherwise the model's calibrated probabilities (text and keyword scores as features) rank the agencies;
+2. When the keyword router alone routes to an agency the model has fewer than ``min_agency_examples``
+   examples of, that keyword decision stands (a young model must not override agencies it has not learned).
+3. Otherwise the model's calibrated probabilities (text and keyword scores as features) rank the agencies;
    the first is routed when its probability reaches the model's cross-validated threshold.
-3. Whatever decided, out-of-scope evidence (``router.out_of_scope``) at least as heavy as the best agency's
+4. Whatever decided, out-of-scope evidence (``router.out_of_scope``) at least as heavy as the best agency's
    keyword score, and an agency outside ``active`` (when given), send the complaint to review.
 
 Each answer keeps the keyword router's matched keywords and, with a model, up to three similar past
@@ -117,6 +119,11 @@ def decide(text: str, table: RoutingTable, model: LearnedModel | None = None,
     assert model is not None
     tokens = table.normalizer.tokens(text)
     probs, close = model.score(tokens, keywords, similar)
+    if keywords.agency and model.examples_of(keywords.agency) < settings.min_agency_examples:
+        found = [Similar(*s) for s in close]
+        return _review_rules(LearnedDecision(keywords.agency, keywords.confidence, keywords.agency,
+                                             list(keywords.matched), [dict(c) for c in keywords.candidates], found,
+                                             model.version, None, keywords), oos, best_keyword, active)
     order = sorted(range(len(probs)), key=lambda i: (-probs[i], i))[:5]
     matched = {c["agency"]: c["matched"] for c in keywords.candidates}
     candidates = [{"agency": model.classes[i], "score": round(float(probs[i]), 4),

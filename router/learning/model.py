@@ -13,6 +13,7 @@ of the few non-zero features with the weights, kept features x agencies so the r
 from __future__ import annotations
 
 import warnings
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -63,6 +64,7 @@ class LearnedModel:
     labels: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
     _oos: dict[str, float] = field(default_factory=dict, repr=False)
+    _counts: dict[str, int] = field(default_factory=dict, repr=False)
 
     @property
     def example_count(self) -> int:
@@ -109,7 +111,12 @@ class LearnedModel:
     def bind(self, table: RoutingTable) -> LearnedModel:
         """Attach the out-of-scope weights of ``table`` (used by the keyword features); returns self."""
         self._oos = out_of_scope_weights(table)
+        self._counts = dict(Counter(self.labels))
         return self
+
+    def examples_of(self, agency: str) -> int:
+        """How many training examples of ``agency`` the model has."""
+        return self._counts.get(agency, 0)
 
 
 def train(examples: list[Example], table: RoutingTable, settings: LearningSettings | None = None, *,

@@ -64,6 +64,8 @@ class LearningSettings:
         seed: seed of the fold assignment (training is deterministic for a given seed).
         svm_c: regularisation of the linear SVM (larger fits the examples more closely).
         keyword_weight: scale of the keyword-score features against the text features.
+        min_agency_examples: when the keyword router alone routes to an agency the model has fewer examples
+            of than this, the keyword decision stands (a young model does not override agencies it barely knows).
     """
 
     enabled: bool = True
@@ -74,6 +76,7 @@ class LearningSettings:
     seed: int = 0
     svm_c: float = 0.5
     keyword_weight: float = 0.5
+    min_agency_examples: int = 5
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "router.learning") -> LearningSettings:
@@ -95,7 +98,8 @@ class LearningSettings:
         """Raise ``LearningError`` if a value is out of range."""
         if not isinstance(self.enabled, bool):
             raise LearningError(f"{where}.enabled must be true or false")
-        for name, low in (("min_examples", 0), ("retrain_every", 1), ("folds", 2), ("seed", 0)):
+        for name, low in (("min_examples", 0), ("retrain_every", 1), ("folds", 2), ("seed", 0),
+                          ("min_agency_examples", 0)):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise LearningError(f"{where}.{name} must be an integer >= {low}")

@@ -158,3 +158,12 @@ def test_config_accepts_learning_section(section: str, ok: bool) -> None:
     else:
         with pytest.raises(RouterConfigError, match="router.learning must be a mapping"):
             load_table(text)
+
+
+def test_keyword_decision_stands_for_an_agency_the_model_barely_knows() -> None:
+    few = [e for e in examples(200) if e.agency != "WATER"] + [e for e in examples(200) if e.agency == "WATER"][:2]
+    trained = train(few, TABLE)
+    answer = decide("air mati sejak pagi", TABLE, trained)
+    assert (answer.agency, answer.model) == ("WATER", trained.version)
+    strict = decide("air mati sejak pagi", TABLE, trained, LearningSettings(min_agency_examples=0))
+    assert abs(sum(c["score"] for c in strict.candidates) - 1) < 0.05  # the model's probabilities decided
