@@ -1,10 +1,11 @@
 """Cross-validate routing on a list of labelled examples, without a database: keywords alone, the model alone
 (text features only) and the two combined.
 
-Each outer fold trains both models on the other folds only (``train`` then chooses each model's threshold by
-its own inner cross-validation, so the threshold is chosen inside the training fold), and routes the held-out
-fold with ``decide``, the same function a worker uses. Examples whose ``agency`` is None (no city agency
-handles them) are never trained on; routing one counts as a wrong route, sending it to review as right.
+"Model alone" is the text-only model's probabilities and threshold, no keyword rule at all; "combined" is
+``decide`` with the combined model, the function a worker uses. Each outer fold trains both models on the
+other folds only (``train`` then chooses each model's threshold by its own inner cross-validation, so the
+threshold is chosen inside the training fold). Examples whose ``agency`` is None (no city agency handles
+them) are never trained on; routing one counts as a wrong route, sending it to review as right.
 """
 
 from __future__ import annotations
@@ -75,10 +76,13 @@ def evaluate(examples: list[Example], table: RoutingTable, settings: LearningSet
             keywords = table.route(case.example.text)
             top = keywords.candidates[0]["agency"] if keywords.candidates else None
             case.outcomes["keywords"] = Outcome(top, keywords.confidence, keywords.agency)
-            for name, model in models.items():
-                answer = decide(case.example.text, table, model, settings, similar=0)
-                case.outcomes[name] = Outcome(answer.top, answer.confidence, answer.agency,
-                                              answer.review_reason == OUT_OF_SCOPE)
+            probs = models["model"].probabilities(table.normalizer.tokens(case.example.text), keywords)
+            best = int(np.argmax(probs))
+            top, confidence = models["model"].classes[best], round(float(probs[best]), 4)
+            case.outcomes["model"] = Outcome(top, confidence, top if confidence >= models["model"].threshold else None)
+            answer = decide(case.example.text, table, models["combined"], settings, similar=0)
+            case.outcomes["combined"] = Outcome(answer.top, answer.confidence, answer.agency,
+                                                answer.review_reason == OUT_OF_SCOPE)
     return Evaluation(
         folds=folds, seed=seed, examples=len(examples), agencies=len(set(labels) - {"NONE"}),
         none=labels.count("NONE"), target_precision=settings.target_precision, thresholds=thresholds,
