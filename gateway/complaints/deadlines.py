@@ -48,7 +48,7 @@ def assign(session: Session, runtime: Runtime, complaint: Complaint, agency_code
     """
     event, update = change_status(session, runtime, complaint, ASSIGNED, actor, note=note, agency_code=agency_code,
                                   notify=notify, opening=opening)
-    sync_assignment(session, runtime.settings.deadlines, complaint)
+    sync_assignment(session, runtime.settings.deadline_policy, complaint)
     return event, update
 
 

@@ -124,6 +124,7 @@ class Settings(BaseSettings):
     agencies: Any = setting(None, description="the agencies (read by router/)")
 
     _routing: Any = PrivateAttr(default=None)
+    _deadline_policy: DeadlinePolicy | None = PrivateAttr(default=None)
     _context: _Context | None = PrivateAttr(default=None)
 
     @classmethod
@@ -229,7 +230,7 @@ class Settings(BaseSettings):
         try:
             policy = parse_deadlines(self.deadlines, agencies, {c.code for c in self.intake.categories},
                                      self.timezone)
-            object.__setattr__(self, "deadlines", policy)
+            self._deadline_policy = policy
         except ValueError as exc:
             problems.append(str(exc))
         if problems:
@@ -249,6 +250,12 @@ class Settings(BaseSettings):
     def routing(self) -> Any:
         """The router's compiled table (``router:`` and ``agencies:``), built once."""
         return self._routing
+
+    @property
+    def deadline_policy(self) -> DeadlinePolicy:
+        """The ``deadlines:`` section, checked and read into working days per agency and category."""
+        assert self._deadline_policy is not None
+        return self._deadline_policy
 
     @property
     def categories(self) -> tuple[Category, ...]:
@@ -287,8 +294,9 @@ class Settings(BaseSettings):
                 shown = "**********"
             elif key[0] in ("database_url", "redis_url") and value:
                 shown = _mask_url(str(value))
-            elif isinstance(value, DeadlinePolicy):
-                shown = f"{dict(value.default)}, {len(value.agencies)} agencies, {len(value.category_days)} " \
+            elif key[0] == "deadlines":
+                policy = self.deadline_policy
+                shown = f"{dict(policy.default)}, {len(policy.agencies)} agencies, {len(policy.category_days)} " \
                         f"categories"
             elif isinstance(value, tuple) and value and isinstance(value[0], Category):
                 shown = ", ".join(category.code for category in value)

@@ -121,7 +121,7 @@ _CALENDARS: dict[DeadlinePolicy, WorkingCalendar] = {}
 
 def policy(settings: Any) -> DeadlinePolicy:
     """The deadline policy of these settings (checked when they were loaded)."""
-    return settings.deadlines
+    return settings.deadline_policy
 
 
 def parse_deadlines(section: Any, agency_codes: set[str] | None, category_codes: set[str],
