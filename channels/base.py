@@ -33,6 +33,8 @@ class InboundMessage:
     sender: str
     text: str
     recipient: str | None = None
+    device_id: str | None = None  # the phone and SIM it came in through (SMS Gateway for Android)
+    sim_number: int | None = None
     media: tuple[Media, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
     received_at: datetime | None = None

@@ -58,11 +58,17 @@ def validate_channels(settings: Any, source: str) -> None:
         raise ConfigError(f"SAMBAT_ANDROID_SMS_API_URL: must be an http(s) URL, got {url!r}")
     if settings.sms_provider == "android-sms" and not url:
         raise ConfigError("SAMBAT_ANDROID_SMS_API_URL: required when sms.provider is android-sms")
-    if url and not (settings.android_sms_username and settings.android_sms_password):
+    if url and not (settings.android_sms_username and settings.android_sms_password) \
+            and not settings.android_sms_token:
         raise ConfigError("SAMBAT_ANDROID_SMS_USERNAME and SAMBAT_ANDROID_SMS_PASSWORD: required with "
-                          "SAMBAT_ANDROID_SMS_API_URL (the credentials shown in the app)")
+                          "SAMBAT_ANDROID_SMS_API_URL (the credentials shown in the app), or, in cloud mode, "
+                          "SAMBAT_ANDROID_SMS_TOKEN (a JWT)")
     if not isinstance(settings.android_sms_max_age, int) or settings.android_sms_max_age < 1:
         raise ConfigError(f"{source}: android_sms.max_age: must be a whole number of seconds >= 1")
+    minutes = settings.android_sms_silent_alert_minutes
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 0:
+        raise ConfigError(f"{source}: android_sms.silent_alert_minutes: must be a whole number of minutes >= 0 "
+                          f"(0: no alert), got {minutes!r}")
     if settings.mail_tls not in MAIL_TLS:
         raise ConfigError(f"{source}: mail.tls: must be one of {', '.join(MAIL_TLS)}, got {settings.mail_tls!r}")
     if settings.imap_tls not in MAIL_TLS:

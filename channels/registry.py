@@ -29,11 +29,14 @@ class Webhook:
         endpoint: the Flask endpoint name (stable: url_for and logs use it).
         parse: the channel's method that reads the request; it returns an ``InboundMessage`` (stored and
             enqueued), a ``StatusReport`` (applied to the outbox), or raises ``Ignored`` / ``InboundError``.
+        store: the channel's method ``(runtime, parsed) -> answer text`` that stores what ``parse`` returned
+            itself (the Android gateway: devices, MMS photos, re-export keys), instead of the two cases above.
     """
 
     rule: str
     endpoint: str
     parse: str
+    store: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class ChannelSpec:
         status_callback: (settings, outbox id) -> the URL the provider reports delivery to, or None.
         services: (runtime, stop event) -> threads started by ``sambat up`` (e.g. a mail listener).
         aliases: other ``channel`` names its messages carry (the web channel's form is ``web``, its API ``api``).
+        silent_alert_minutes: settings -> minutes without a word from any of its devices (``models.Device``),
+            while its messages wait to go out, before the super-admins get an e-mail; 0 or None: not watched.
     """
 
     name: str
@@ -79,6 +84,7 @@ class ChannelSpec:
     status_callback: Callable[[Any, int], str | None] | None = None
     services: Callable[[Any, Any], list[Any]] | None = None
     aliases: tuple[str, ...] = ()
+    silent_alert_minutes: Callable[[Any], int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -19,7 +19,7 @@ from gateway.outbox import add_message, send_outbound
 from gateway.queue import HIGH
 from gateway.replies import render
 from gateway.runtime import Runtime, current_runtime
-from models import Agency, Complaint, Contact, InboundMessage, Outbox, StatusEvent, utcnow
+from models import Agency, Attachment, Complaint, Contact, InboundMessage, Outbox, StatusEvent, utcnow
 from models.complaint import ASSIGNED, NEW
 from models.message import PENDING
 from models.tickets import format_ticket_code, new_ticket_code, parse_ticket_code
@@ -41,6 +41,10 @@ def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
         if message is None:
             log.error("inbound message %s does not exist", message_id)
             return []
+        if message.processed_at is None and message.automated:
+            # An auto-reply, a bounce, a carrier's SMS: kept, never answered, and nobody's contact.
+            message.processed_at = utcnow()
+            session.commit()
         if message.processed_at is None:
             contact = _contact_for(session, message.sender)
             try:
@@ -103,6 +107,10 @@ def _handle(session: Session, runtime: Runtime, message: InboundMessage, contact
     elif command.name == commands.START:
         contact.opted_out, contact.opted_out_at = False, None
         reply("started")
+    if message.complaint_id is not None:  # photos kept with the message (an e-mail's, an MMS's) go with it
+        session.execute(update(Attachment)
+                        .where(Attachment.inbound_message_id == message.id, Attachment.complaint_id.is_(None))
+                        .values(complaint_id=message.complaint_id))
 
 
 class _Reply:

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from gateway.devices import device_work
 from gateway.outbox import send_outbound
 from gateway.pipeline import process_inbound
 from gateway.queue import HIGH
@@ -82,6 +83,7 @@ def run_forever(runtime: Runtime, interval: float = 5.0, stop: threading.Event |
         try:
             sweep_once(runtime)
             deadline_work(runtime)  # reminders and escalation (issue 4), at most once a minute
+            device_work(runtime)  # an e-mail when the SMS phones go quiet while messages wait, once a minute
         except Exception:  # noqa: BLE001 - keep the scheduler alive through a database blip
             log.exception("sweep failed; trying again in %ss", interval)
         stop.wait(max(0.0, interval - (time.monotonic() - started)))

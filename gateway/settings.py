@@ -78,6 +78,9 @@ class Settings:
     android_sms_password: str | None = None
     android_sms_signing_key: str | None = None
     android_sms_max_age: int = 300
+    android_sms_token: str | None = None  # cloud mode: a JWT (Bearer) instead of username and password
+    android_sms_passphrase: str | None = None  # the app's end-to-end encryption passphrase
+    android_sms_silent_alert_minutes: int = 30  # no device heard this long while messages wait: e-mail; 0: off
     mail_host: str | None = None
     mail_port: int = 587
     mail_username: str | None = None
@@ -142,6 +145,9 @@ ENVIRONMENT = {
     "SAMBAT_ANDROID_SMS_USERNAME": ("android_sms_username", str),
     "SAMBAT_ANDROID_SMS_PASSWORD": ("android_sms_password", str),
     "SAMBAT_ANDROID_SMS_SIGNING_KEY": ("android_sms_signing_key", str),
+    "SAMBAT_ANDROID_SMS_TOKEN": ("android_sms_token", str),
+    "SAMBAT_ANDROID_SMS_PASSPHRASE": ("android_sms_passphrase", str),
+    "SAMBAT_ANDROID_SMS_SILENT_ALERT_MINUTES": ("android_sms_silent_alert_minutes", int),
     "SAMBAT_MAIL_HOST": ("mail_host", str),
     "SAMBAT_MAIL_PORT": ("mail_port", int),
     "SAMBAT_MAIL_USERNAME": ("mail_username", str),
@@ -186,6 +192,7 @@ FILE_KEYS = {
     ("android_sms", "api_url"): "android_sms_api_url",
     ("android_sms", "username"): "android_sms_username",
     ("android_sms", "max_age"): "android_sms_max_age",
+    ("android_sms", "silent_alert_minutes"): "android_sms_silent_alert_minutes",
     ("mail", "host"): "mail_host",
     ("mail", "port"): "mail_port",
     ("mail", "username"): "mail_username",
@@ -206,7 +213,8 @@ FILE_KEYS = {
     ("admin",): "admin",
 }
 SECRET_FIELDS = {"database_url", "redis_url", "secret_key", "twilio_account_sid", "twilio_auth_token",
-                 "android_sms_password", "android_sms_signing_key", "mail_password", "imap_password"}
+                 "android_sms_password", "android_sms_signing_key", "android_sms_token", "android_sms_passphrase",
+                 "mail_password", "imap_password"}
 
 
 def load_settings(environ: Mapping[str, str] | None = None, config_path: str | None = None) -> Settings:
@@ -273,6 +281,11 @@ def _from_file(document: Any, path: str) -> dict[str, Any]:
     for secret in ("database_url", "redis_url", "secret_key", "twilio_auth_token"):
         if secret in document:
             raise ConfigError(f"{path}: {secret}: secrets are read from the environment only, not config.yaml")
+    android = document.get("android_sms")
+    for secret in ("password", "signing_key", "token", "passphrase"):
+        if isinstance(android, dict) and android.get(secret) is not None:
+            raise ConfigError(f"{path}: android_sms.{secret}: a secret, read from the environment only "
+                              f"(SAMBAT_ANDROID_SMS_{secret.upper()}), not config.yaml")
     return values
 
 

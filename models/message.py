@@ -23,6 +23,9 @@ class InboundMessage(Base):
     provider_message_id: Mapped[str] = mapped_column(String(200))
     sender: Mapped[str] = mapped_column(String(254))  # E.164 phone or e-mail address
     recipient: Mapped[str | None] = mapped_column(String(254))  # our number or address it came to
+    # The phone and SIM it came in through (SMS Gateway for Android: deviceId, simNumber; migration 0008).
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    sim_number: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text, default="")
     media: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(JSONType)

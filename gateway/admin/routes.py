@@ -23,6 +23,7 @@ from gateway.admin.figures import WINDOWS, agency_figures, duration_text, share_
 from gateway.admin.review import queue_counters
 from gateway.admin.scope import STAFF, shown_address, shown_email, shown_phone, shown_text
 from gateway.auth import check_password, db, find_user, login_redirect, roles_required, session_expired, start_session
+from gateway.devices import device_statuses
 from gateway.intake.limiter import limiter
 from models import Agency, utcnow
 from models.tickets import format_ticket_code
@@ -185,6 +186,8 @@ def dashboard() -> Any:
     figures = agency_figures(session_, days, agency_codes=codes)
     overall = totals(figures, session_, days) if codes is None else None
     counters = queue_counters(session_) if current_user.role == SUPER_ADMIN else None
+    devices = device_statuses(session_, _settings()) if current_user.role == SUPER_ADMIN else None
     agencies = {agency.code: agency.name for agency in session_.scalars(select(Agency))}
     return render_template("admin/dashboard.html", figures=figures, overall=overall, days=days, windows=WINDOWS,
-                           alerts=alerts_for(session_, current_user), counters=counters, agencies=agencies)
+                           alerts=alerts_for(session_, current_user), counters=counters, agencies=agencies,
+                           devices=devices)

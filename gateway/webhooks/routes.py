@@ -43,14 +43,19 @@ def _refuse(error: InboundError) -> Response:
     return Response(f"{error}\n", status=error.status, mimetype="text/plain")
 
 
-def _webhook_view(channel_name: str, parse: str) -> Callable[[], Response]:
-    """The view for one registered webhook: check and read, then store and enqueue, or apply a status."""
+def _webhook_view(channel_name: str, parse: str, store: str | None = None) -> Callable[[], Response]:
+    """The view for one registered webhook: check and read, then store and enqueue, or apply a status.
+
+    A webhook that names a ``store`` method hands what it parsed to the channel, which stores it itself.
+    """
 
     def view() -> Response:
         runtime = _runtime()
         channel = runtime.channels[channel_name]
         try:
             result = getattr(channel, parse)(request, public_request_url())
+            if store is not None:
+                return Response(f"{getattr(channel, store)(runtime, result)}\n", status=200, mimetype="text/plain")
         except InboundError as error:
             return _refuse(error)
         except Ignored as reason:
@@ -69,18 +74,21 @@ def register_webhooks() -> None:
     """Add every registered channel's webhooks to the blueprint (``channels.registry``)."""
     for spec in registry.specs():
         for webhook in spec.webhooks:
-            bp.add_url_rule(webhook.rule, webhook.endpoint, _webhook_view(spec.name, webhook.parse), methods=["POST"])
+            bp.add_url_rule(webhook.rule, webhook.endpoint, _webhook_view(spec.name, webhook.parse, webhook.store),
+                            methods=["POST"])
 
 
 register_webhooks()
 
 
-def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, bool]:
+def store_and_enqueue(runtime: Runtime, message: InboundMessage,
+                      before_enqueue: Callable[[int, bool], None] | None = None) -> tuple[int, bool]:
     """Store a message under its provider id, committed, then enqueue its processing.
 
     A repeat delivery (same channel and provider id) creates nothing new. Returns the row id and
     whether it was new. Enqueue failures are logged, not raised: the message is committed and the
-    scheduler's sweep hands it to a worker later.
+    scheduler's sweep hands it to a worker later. ``before_enqueue(row id, created)`` runs between the
+    two (a channel's photos join the message there, before any worker can see it).
 
     The row is written with one INSERT ... ON CONFLICT DO NOTHING in autocommit mode: committed when
     the statement returns, one round trip, and safe to repeat if the connection drops on the way.
@@ -88,6 +96,7 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, b
     values = {
         "channel": message.channel, "medium": message.medium, "provider_message_id": message.provider_message_id,
         "sender": message.sender, "recipient": message.recipient, "body": message.text,
+        "device_id": message.device_id, "sim_number": message.sim_number,
         "media": [{"url": m.url, "content_type": m.content_type} for m in message.media],
         "raw": message.raw, "received_at": message.received_at or utcnow(), "automated": message.automated,
     }
@@ -105,6 +114,8 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, b
         return existing.id, False, existing.processed_at is not None
 
     message_id, created, processed = runtime.db.autocommit(store)
+    if before_enqueue is not None:
+        before_enqueue(message_id, created)
     if not processed:
         try:
             runtime.queue.enqueue(process_inbound, message_id, priority=HIGH)
