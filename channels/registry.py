@@ -70,6 +70,8 @@ class ChannelSpec:
         status_callback: (settings, outbox id) -> the URL the provider reports delivery to, or None.
         services: (runtime, stop event) -> threads started by ``sambat up`` (e.g. a mail listener).
         aliases: other ``channel`` names its messages carry (the web channel's form is ``web``, its API ``api``).
+        fetch_media: (settings, url, max bytes) -> ``FetchedMedia``: downloads a file its provider hosts (an MMS
+            or WhatsApp photo) with the provider's credentials; raises ``MediaFetchError``.
         silent_alert_minutes: settings -> minutes without a word from any of its devices (``models.Device``),
             while its messages wait to go out, before the super-admins get an e-mail; 0 or None: not watched.
     """
@@ -84,6 +86,7 @@ class ChannelSpec:
     status_callback: Callable[[Any, int], str | None] | None = None
     services: Callable[[Any, Any], list[Any]] | None = None
     aliases: tuple[str, ...] = ()
+    fetch_media: Callable[[Any, str, int], Any] | None = None
     silent_alert_minutes: Callable[[Any], int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 

@@ -3,35 +3,48 @@
 ``process_inbound`` is an rq job that takes a message id. It is safe to run twice, even at once on
 two workers: the complaint is unique per message, the reply's outbox row unique per message, and
 whichever run commits first wins while the other rolls back and only hands on the replies.
+
+A message without text that belongs with the citizen's complaint of the last hour (:data:`RECENT`) adds to
+it: a photo (WhatsApp sends each photo as its own message) or a location pin, which sets where the complaint
+is. A pin with no such complaint is kept, and the citizen is asked for the complaint's text; their next
+complaint within the hour takes that place. A message's photos hosted by its provider (MMS, WhatsApp) are
+fetched by their own jobs, queued after the reply (:mod:`gateway.media`).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import router
 from gateway import commands
+from gateway.media import attach_media, fetch_media, waiting
 from gateway.outbox import add_message, send_outbound
-from gateway.queue import HIGH
+from gateway.queue import DEFAULT, HIGH
 from gateway.replies import render
 from gateway.runtime import Runtime, current_runtime
-from models import Agency, Attachment, Complaint, Contact, InboundMessage, Outbox, StatusEvent, utcnow
+from models import Agency, Complaint, Contact, InboundMessage, Outbox, StatusEvent, utcnow
 from models.complaint import ASSIGNED, NEW
 from models.message import PENDING
 from models.tickets import format_ticket_code, new_ticket_code, parse_ticket_code
 
 log = logging.getLogger(__name__)
 
+RECENT = timedelta(hours=1)  # a text-less photo or pin this soon after a complaint belongs to it
+
 
 def process_inbound(message_id: int) -> None:
-    """rq job: handle one stored inbound message, then enqueue the sends of its replies."""
+    """rq job: handle one stored inbound message, then enqueue the sends of its replies, then its downloads."""
     runtime = current_runtime()
     for outbox_id in handle_inbound(runtime, message_id):
         runtime.queue.enqueue(send_outbound, outbox_id, priority=HIGH)
+    for fetch_id in waiting(runtime, message_id):  # photos never hold up the ticket reply
+        runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT)
 
 
 def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
@@ -87,12 +100,22 @@ def _handle(session: Session, runtime: Runtime, message: InboundMessage, contact
     language = contact.language or runtime.settings.default_language
     reply = _Reply(session, runtime, message, contact, language)
 
+    textless = command.name == commands.EMPTY and (message.media or message.location)
+    recent = _recent_complaint(session, message, contact) if textless else None
     if thread is not None:  # a reply in the thread of an earlier complaint (e-mail) adds to it
         _add_to(session, reply, message, session.get(Complaint, thread), command.text or message.body)
+    elif command.name == commands.EMPTY and message.location:  # a pin: never "empty"
+        if recent is not None:
+            _add_to(session, reply, message, recent, _place_note(message.location), template="location_added")
+        else:
+            reply("location_waiting")  # kept: the next complaint within the hour takes this place
+    elif command.name == commands.EMPTY and message.media and recent is not None:
+        _add_to(session, reply, message, recent, "")  # a photo sent after the complaint's text
     elif command.name == commands.EMPTY and not message.media:
         reply("empty")
     elif command.name in (commands.COMPLAINT, commands.EMPTY):
         complaint = file_complaint(session, runtime, message, contact, command.text or message.body)
+        _take_waiting_place(session, message, contact, complaint)
         template = "ticket_created" if complaint.agency_code else "ticket_created_review"
         reply(template, complaint=complaint, **ticket_values(complaint))
     elif command.name == commands.STATUS:
@@ -107,10 +130,44 @@ def _handle(session: Session, runtime: Runtime, message: InboundMessage, contact
     elif command.name == commands.START:
         contact.opted_out, contact.opted_out_at = False, None
         reply("started")
-    if message.complaint_id is not None:  # photos kept with the message (an e-mail's, an MMS's) go with it
-        session.execute(update(Attachment)
-                        .where(Attachment.inbound_message_id == message.id, Attachment.complaint_id.is_(None))
-                        .values(complaint_id=message.complaint_id))
+    if message.complaint_id is not None:
+        if message.location:  # the complaint it came with (or added to) is where the pin is
+            set_place(session.get(Complaint, message.complaint_id), message.location)
+        attach_media(session, runtime, message)
+
+
+def _recent_complaint(session: Session, message: InboundMessage, contact: Contact) -> Complaint | None:
+    """The citizen's complaint filed within :data:`RECENT` before this message, the newest; or None."""
+    since = (message.received_at or utcnow()) - RECENT
+    return session.scalar(select(Complaint).where(Complaint.contact_id == contact.id, Complaint.created_at >= since)
+                          .order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(1))
+
+
+def _take_waiting_place(session: Session, message: InboundMessage, contact: Contact, complaint: Complaint) -> None:
+    """A new complaint without a place takes the pin the citizen sent within the hour before it, if any."""
+    if message.location:
+        return
+    since = (message.received_at or utcnow()) - RECENT
+    pin = session.scalar(select(InboundMessage).where(
+        InboundMessage.contact_id == contact.id, InboundMessage.location.is_not(None),
+        InboundMessage.complaint_id.is_(None), InboundMessage.received_at >= since, InboundMessage.id != message.id,
+    ).order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(1))
+    if pin is not None:
+        set_place(complaint, pin.location)
+        pin.complaint_id = complaint.id
+
+
+def set_place(complaint: Complaint, location: dict[str, Any]) -> None:
+    """Where a complaint is, from a shared location: its coordinates, and the place's name and address."""
+    complaint.latitude, complaint.longitude = location["latitude"], location["longitude"]
+    place = ", ".join(part for part in (location.get("label"), location.get("address")) if part)
+    if place:
+        complaint.address = place[:500]
+
+
+def _place_note(location: dict[str, Any]) -> str:
+    place = ", ".join(part for part in (location.get("label"), location.get("address")) if part)
+    return f"lokasi {location['latitude']:.6f}, {location['longitude']:.6f}" + (f" ({place})" if place else "")
 
 
 class _Reply:
@@ -129,7 +186,7 @@ class _Reply:
             medium=address.medium, recipient=address.recipient, sender=address.sender, body=body + address.note,
             contact_id=self.contact.id, complaint_id=complaint.id if complaint else None,
             inbound_message_id=self.message.id, subject=address.subject, in_reply_to=address.in_reply_to,
-            references=address.references,
+            references=address.references, template_values=values,
         )
 
 
@@ -217,15 +274,16 @@ def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Con
     _add_to(session, reply, message, complaint, command.text)
 
 
-def _add_to(session: Session, reply: _Reply, message: InboundMessage, complaint: Complaint, text: str) -> None:
-    """Record the citizen's addition to their complaint and thank them."""
+def _add_to(session: Session, reply: _Reply, message: InboundMessage, complaint: Complaint, text: str,
+            template: str = "info_added") -> None:
+    """Record the citizen's addition to their complaint (text, photos, a place) and thank them."""
     session.add(StatusEvent(
         complaint_id=complaint.id, kind="citizen_info", from_status=complaint.status, to_status=complaint.status,
         agency_code=complaint.agency_code, actor="citizen", note=text or "(lampiran)", inbound_message_id=message.id,
     ))
     message.complaint_id = complaint.id
     complaint.updated_at = utcnow()
-    reply("info_added", complaint=complaint, **ticket_values(complaint))
+    reply(template, complaint=complaint, **ticket_values(complaint))
 
 
 def _zone(runtime: Runtime):  # noqa: ANN202 - a tzinfo

@@ -16,6 +16,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 
 from gateway.devices import device_work
+from gateway.media import sweep_media
 from gateway.outbox import send_outbound
 from gateway.pipeline import process_inbound
 from gateway.queue import HIGH
@@ -38,6 +39,7 @@ class SweepResult:
     inbound: int = 0
     outbox: int = 0
     reclaimed: int = 0
+    media: int = 0  # photo downloads (MMS, WhatsApp) never queued, due again, or whose worker died
 
 
 def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
@@ -70,8 +72,10 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
     for outbox_id in outbox_ids:
         runtime.queue.enqueue(send_outbound, outbox_id)
     result.inbound, result.outbox = len(inbound_ids), len(outbox_ids)
-    if result.inbound or result.outbox or result.reclaimed:
-        log.info("sweep: %s inbound, %s outbox, %s reclaimed", result.inbound, result.outbox, result.reclaimed)
+    result.media = sweep_media(runtime, grace)
+    if result.inbound or result.outbox or result.reclaimed or result.media:
+        log.info("sweep: %s inbound, %s outbox, %s reclaimed, %s media", result.inbound, result.outbox,
+                 result.reclaimed, result.media)
     return result
 
 

@@ -25,6 +25,7 @@ LANGUAGES = ("id", "en")
 REQUIRED_TEMPLATES = (
     "ticket_created", "ticket_created_review", "status", "status_update", "not_found", "bad_code",
     "info_added", "info_not_yours", "info_usage", "help", "stopped", "started", "empty",
+    "location_added", "location_waiting",
 )
 TEMPLATE_FIELDS = {"code", "digits", "agency", "status", "updated", "note", "given"}
 STATUSES = ("new", "assigned", "acknowledged", "in_progress", "resolved", "rejected", "merged")
@@ -99,6 +100,8 @@ class Settings:
     imap_folder: str = "INBOX"
     imap_interval: float = 60
     send_rates: Mapping[str, str] = field(default_factory=dict)
+    # WhatsApp past its 24-hour window (issue 10): message kind -> approved template; checked by gateway.whatsapp.
+    whatsapp_templates: Mapping[str, Any] = field(default_factory=dict)
     # The admin console and deadlines (issue 4); checked by gateway.deadlines and gateway.admin.config.
     deadlines: Mapping[str, Any] = field(default_factory=dict)
     admin: Mapping[str, Any] = field(default_factory=dict)
@@ -209,6 +212,7 @@ FILE_KEYS = {
     ("imap", "folder"): "imap_folder",
     ("imap", "interval"): "imap_interval",
     ("send_rates",): "send_rates",
+    ("whatsapp", "templates"): "whatsapp_templates",
     ("deadlines",): "deadlines",
     ("admin",): "admin",
 }
@@ -348,6 +352,9 @@ def _validate(settings: Settings, source: str) -> None:
     from channels.config import validate_channels  # the channels' own keys (issue 6)
 
     validate_channels(settings, source)
+    from gateway.whatsapp import validate_whatsapp  # WhatsApp's templates past the 24-hour window (issue 10)
+
+    validate_whatsapp(settings, source)
     from gateway.admin.config import validate_admin  # the console and deadlines (issue 4)
 
     validate_admin(settings, source)

@@ -14,7 +14,7 @@ from sqlalchemy.engine import Connection
 
 from channels import registry
 from channels.base import Ignored, InboundError, InboundMessage, StatusReport
-from gateway.outbox import apply_status
+from gateway.outbox import apply_report
 from gateway.pipeline import process_inbound
 from gateway.queue import HIGH
 from gateway.runtime import Runtime
@@ -61,8 +61,9 @@ def _webhook_view(channel_name: str, parse: str, store: str | None = None) -> Ca
         except Ignored as reason:
             return Response(f"{reason}\n", status=200, mimetype="text/plain")
         if isinstance(result, StatusReport):
-            with runtime.db.session() as session:
-                outcome = apply_status(session, result)
+            # A WhatsApp message failed because the window is closed (Twilio 63016): it goes again as a
+            # template or by SMS, a new outbox row queued here.
+            outcome = apply_report(runtime, result)
             return Response(f"{outcome}\n", status=200, mimetype="text/plain")
         store_and_enqueue(runtime, result)
         return channel.answer()
@@ -99,6 +100,7 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         "device_id": message.device_id, "sim_number": message.sim_number,
         "media": [{"url": m.url, "content_type": m.content_type} for m in message.media],
         "raw": message.raw, "received_at": message.received_at or utcnow(), "automated": message.automated,
+        "location": message.location.to_dict() if message.location else None,
     }
 
     def store(connection: Connection) -> tuple[int, bool, bool]:
