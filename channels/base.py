@@ -24,6 +24,37 @@ class Media:
 
 
 @dataclass(frozen=True)
+class Location:
+    """A place a citizen shared (a WhatsApp location pin): coordinates, and the place's name and address if given."""
+
+    latitude: float
+    longitude: float
+    address: str | None = None
+    label: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"latitude": self.latitude, "longitude": self.longitude, "address": self.address,
+                "label": self.label}
+
+
+@dataclass(frozen=True)
+class FetchedMedia:
+    """A provider-hosted file, downloaded: its bytes and the content type the server gave."""
+
+    data: bytes
+    content_type: str | None = None
+
+
+class MediaFetchError(Exception):
+    """A file could not be downloaded. ``reason``: too_large, not_found, unavailable, refused ...;
+    ``retryable`` says whether trying again later can help."""
+
+    def __init__(self, message: str, reason: str, retryable: bool = False) -> None:
+        super().__init__(message)
+        self.reason, self.retryable = reason, retryable
+
+
+@dataclass(frozen=True)
 class InboundMessage:
     """A message from a citizen, normalised: sender in E.164 (or an e-mail address), text, media."""
 
@@ -33,10 +64,13 @@ class InboundMessage:
     sender: str
     text: str
     recipient: str | None = None
+    device_id: str | None = None  # the phone and SIM it came in through (SMS Gateway for Android)
+    sim_number: int | None = None
     media: tuple[Media, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict)
     received_at: datetime | None = None
     automated: bool = False  # an auto-reply, bounce or list mail: stored, never answered
+    location: Location | None = None  # a shared place (WhatsApp location pin)
 
 
 @dataclass(frozen=True)
@@ -48,6 +82,9 @@ class StatusReport:
     error_code: str | None = None
     outbox_id: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    # The provider could not deliver it because the conversation window is closed (WhatsApp's 24 hours,
+    # Twilio 63016): another path (an approved template, SMS) may still reach the citizen.
+    window_closed: bool = False
 
 
 @dataclass(frozen=True)
@@ -64,6 +101,10 @@ class OutboundMessage:
     subject: str | None = None  # e-mail: the subject and the Message-IDs it answers
     in_reply_to: str | None = None
     references: str | None = None
+    # An approved template instead of the body (WhatsApp past its 24-hour window): the provider's template id
+    # (Twilio Content API ContentSid) and its numbered variables, e.g. {"1": "1234 5678", "2": "Selesai"}.
+    template: str | None = None
+    template_variables: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,6 +157,11 @@ class ProviderUnavailable(SendError):
     """A timeout, a refused connection or a 5xx: the provider may take it later."""
 
     retryable = True
+
+
+class WindowClosed(SendError):
+    """The conversation window is closed (WhatsApp, 24 hours after the citizen's last message; Twilio 63016):
+    free text is refused, an approved template or another medium may still reach them. Never retried as is."""
 
 
 class RecipientOptedOut(SendError):

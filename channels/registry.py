@@ -29,11 +29,14 @@ class Webhook:
         endpoint: the Flask endpoint name (stable: url_for and logs use it).
         parse: the channel's method that reads the request; it returns an ``InboundMessage`` (stored and
             enqueued), a ``StatusReport`` (applied to the outbox), or raises ``Ignored`` / ``InboundError``.
+        store: the channel's method ``(runtime, parsed) -> answer text`` that stores what ``parse`` returned
+            itself (the Android gateway: devices, MMS photos, re-export keys), instead of the two cases above.
     """
 
     rule: str
     endpoint: str
     parse: str
+    store: str | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,10 @@ class ChannelSpec:
         aliases: other ``channel`` names its messages carry (the web channel's form is ``web``, its API ``api``).
         answers_in_kind: True when the answer to a message goes back the way it came (an SMS to the phone that
             sent it); False when the citizen is reached through their contact details (the web form).
+        fetch_media: (settings, url, max bytes) -> ``FetchedMedia``: downloads a file its provider hosts (an MMS
+            or WhatsApp photo) with the provider's credentials; raises ``MediaFetchError``.
+        silent_alert_minutes: settings -> minutes without a word from any of its devices (``models.Device``),
+            while its messages wait to go out, before the super-admins get an e-mail; 0 or None: not watched.
     """
 
     name: str
@@ -82,6 +89,8 @@ class ChannelSpec:
     services: Callable[[Any, Any], list[Any]] | None = None
     aliases: tuple[str, ...] = ()
     answers_in_kind: bool = True
+    fetch_media: Callable[[Any, str, int], Any] | None = None
+    silent_alert_minutes: Callable[[Any], int] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 

@@ -3,12 +3,22 @@
 Inbound checks go in a fixed order, each failure with its own 4xx: the X-Twilio-Signature (403), the
 required fields (400), the sender's number to E.164 (400). Outbound errors become the typed
 exceptions of :mod:`channels.base`, so only the ones a retry can help are retried.
+
+A WhatsApp location pin (``Latitude``, ``Longitude``, ``Address``, ``Label``) becomes the message's
+location. MMS and WhatsApp photos stay URLs in the message; the worker downloads them later with
+:func:`fetch_media` (HTTP basic auth with the account's SID and token, sent only to Twilio's hosts). Past
+WhatsApp's 24-hour window a message goes as an approved Content API template (``ContentSid`` and
+``ContentVariables`` instead of ``Body``); Twilio's 63016 ("outside the allowed window") is
+:class:`channels.base.WindowClosed`, whether it comes as the API's answer or in a status callback.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import math
 from typing import Any
+from urllib.parse import urlsplit
 
 import phonenumbers
 import requests
@@ -22,10 +32,13 @@ from werkzeug.wrappers import Request, Response
 from channels.base import (
     BadSignature,
     ChannelConfigError,
+    FetchedMedia,
     Ignored,
     InboundMessage,
     InvalidRecipient,
+    Location,
     Media,
+    MediaFetchError,
     MissingField,
     OutboundMessage,
     ProviderUnavailable,
@@ -35,6 +48,7 @@ from channels.base import (
     SendResult,
     StatusReport,
     Throttled,
+    WindowClosed,
 )
 from channels.config import Section, http_url, setting
 from channels.phone import to_e164
@@ -54,6 +68,10 @@ OPTED_OUT_CODES = {21610}
 INVALID_RECIPIENT_CODES = {21211, 21214, 21612, 21614, 21408, 63003}
 THROTTLED_CODES = {20429, 14107, 30022}
 CONFIG_CODES = {20003, 20404, 21606, 21659, 21660, 21606, 63007}
+# 63016: "Failed to send freeform message because you are outside the allowed window" (WhatsApp's 24 hours).
+WINDOW_CLOSED_CODES = {63016}
+FAILED_STATUSES = {"failed", "undelivered"}
+MEDIA_CHUNK = 64 * 1024
 
 
 class TwilioChannel:
@@ -108,6 +126,7 @@ class TwilioChannel:
             text=form.get("Body", ""),
             media=media,
             raw=form.to_dict(flat=True),
+            location=_location(form),
         )
 
     def parse_status(self, request: Request, url: str) -> StatusReport:
@@ -122,12 +141,15 @@ class TwilioChannel:
         if status not in KNOWN_STATUSES:
             raise Ignored(f"ignoring unknown status {status!r}")
         outbox = request.args.get("outbox", "")
+        error_code = form.get("ErrorCode") or None
         return StatusReport(
             provider_message_id=sid,
             status=status,
-            error_code=form.get("ErrorCode") or None,
+            error_code=error_code,
             outbox_id=int(outbox) if outbox.isdigit() else None,
             raw=form.to_dict(flat=True),
+            window_closed=status in FAILED_STATUSES and error_code is not None
+            and error_code.isdigit() and int(error_code) in WINDOW_CLOSED_CODES,
         )
 
     def answer(self) -> Response:
@@ -140,6 +162,18 @@ def _media_count(form: Any) -> int:
         return max(0, min(int(form.get("NumMedia", "0") or 0), 10))
     except ValueError:
         return 0
+
+
+def _location(form: Any) -> Location | None:
+    """A WhatsApp location pin; None when the message has none (or coordinates that are not a place on Earth)."""
+    try:
+        latitude, longitude = float(form.get("Latitude", "")), float(form.get("Longitude", ""))
+    except ValueError:
+        return None
+    if not (math.isfinite(latitude) and math.isfinite(longitude)) or abs(latitude) > 90 or abs(longitude) > 180:
+        return None
+    address, label = (form.get("Address") or "").strip(), (form.get("Label") or "").strip()
+    return Location(latitude=latitude, longitude=longitude, address=address[:400] or None, label=label[:200] or None)
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):
@@ -173,7 +207,12 @@ class TwilioSender:
         Raises:
             SendError: a typed subclass; ``retryable`` tells the outbox whether to try again.
         """
-        params: dict[str, Any] = {"to": _address(message.medium, message.recipient), "body": message.body}
+        params: dict[str, Any] = {"to": _address(message.medium, message.recipient)}
+        if message.template:  # an approved template (Content API): WhatsApp past its 24-hour window
+            params["content_sid"] = message.template
+            params["content_variables"] = json.dumps(message.template_variables or {}, ensure_ascii=False)
+        else:
+            params["body"] = message.body
         sender = message.sender or self.from_number
         if sender:
             params["from_"] = _address(message.medium, sender)
@@ -202,6 +241,8 @@ def classify_error(exc: TwilioRestException) -> SendError:
     code = exc.code if isinstance(exc.code, int) else None
     label = f"Twilio {exc.status}" + (f" error {code}" if code else "") + f": {exc.msg}"
     code_text = str(code) if code else str(exc.status)
+    if code in WINDOW_CLOSED_CODES:
+        return WindowClosed(label, code_text)
     if code in OPTED_OUT_CODES:
         return RecipientOptedOut(label, code_text)
     if code in INVALID_RECIPIENT_CODES:
@@ -233,6 +274,52 @@ def _status_callback(settings: Any, outbox_id: int) -> str | None:
     return f"{settings.public_url.rstrip('/')}/webhooks/twilio/status?outbox={outbox_id}"
 
 
+def fetch_media(settings: Any, url: str, max_bytes: int) -> FetchedMedia:
+    """Download an MMS or WhatsApp file Twilio hosts, at most ``max_bytes``.
+
+    Twilio may require HTTP basic auth on media (account SID and auth token); they are sent only to Twilio's
+    own hosts (and to the host of ``SAMBAT_TWILIO_API_BASE_URL``, a stand-in or staging proxy), and requests
+    drops them when Twilio redirects to its CDN.
+
+    Raises:
+        MediaFetchError: too_large and not_found are final; unavailable (network, 5xx, 429) and refused
+            (401/403: credentials, which an operator may fix) are worth another try.
+    """
+    auth = (settings.sms.twilio_account_sid, settings.sms.twilio_auth_token) if _is_twilio_host(settings, url) else None
+    try:
+        with requests.get(url, auth=auth if auth and all(auth) else None, stream=True,
+                          timeout=settings.outbox.send_timeout, headers={"Accept": "*/*"}) as response:
+            if response.status_code in (404, 410):
+                raise MediaFetchError(f"media {response.status_code}: gone at Twilio", "not_found")
+            if response.status_code in (401, 403):
+                raise MediaFetchError(f"media {response.status_code}: Twilio refused our credentials "
+                                      "(TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN)", "refused", retryable=True)
+            if response.status_code == 429 or response.status_code >= 500:
+                raise MediaFetchError(f"media {response.status_code} from Twilio", "unavailable", retryable=True)
+            if response.status_code != 200:
+                raise MediaFetchError(f"media {response.status_code} from Twilio", "rejected")
+            length = response.headers.get("Content-Length", "")
+            if length.isdigit() and int(length) > max_bytes:
+                raise MediaFetchError(f"media of {length} bytes is over {max_bytes}", "too_large")
+            data = bytearray()
+            for chunk in response.iter_content(MEDIA_CHUNK):
+                data.extend(chunk)
+                if len(data) > max_bytes:
+                    raise MediaFetchError(f"media over {max_bytes} bytes", "too_large")
+            content_type = (response.headers.get("Content-Type") or "").split(";")[0].strip() or None
+            return FetchedMedia(data=bytes(data), content_type=content_type)
+    except requests.exceptions.RequestException as exc:
+        raise MediaFetchError(f"Twilio media unreachable: {type(exc).__name__}: {exc}", "unavailable",
+                              retryable=True) from None
+
+
+def _is_twilio_host(settings: Any, url: str) -> bool:
+    """True for api.twilio.com and its siblings, and for the configured API base URL's host."""
+    host = (urlsplit(url).hostname or "").lower()
+    configured = (urlsplit(settings.sms.twilio_api_base_url or TWILIO_API).hostname or "").lower()
+    return host == "twilio.com" or host.endswith(".twilio.com") or host == configured
+
+
 SPEC = ChannelSpec(
     name="twilio",
     build_channel=lambda settings: TwilioChannel(settings.secret("sms.twilio_auth_token"),
@@ -241,6 +328,7 @@ SPEC = ChannelSpec(
     webhooks=(Webhook("/twilio/sms", "twilio_sms", "parse_inbound"),
               Webhook("/twilio/status", "twilio_status", "parse_status")),
     status_callback=_status_callback,
+    fetch_media=fetch_media,
 )
 
 

@@ -50,7 +50,11 @@ class Runtime:
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)
     throttle: Any = None  # gateway.jobs.throttle.Throttle: per-provider send rates
+    # What the jobs layer hands to channels that store what they parse (the e-mail listener and poller, the
+    # Android gateway), so that no channel imports the gateway: gateway.jobs.build_runtime wires them.
     mail_intake: Callable[..., Any] | None = None  # (raw mail, envelope sender) -> stored: gateway.jobs.mail
+    accept_message: Callable[..., Any] | None = None  # (message, before_enqueue) -> (id, created)
+    apply_report: Callable[..., Any] | None = None  # (delivery report) -> what it changed
 
     def send_soon(self, outbox_id: int, priority: str = DEFAULT) -> None:
         """Queue the send of one committed outbox row. A queue that is down is logged: the scheduler's

@@ -5,6 +5,7 @@ from models.base import Base, Database, utcnow
 from models.complaint import COMPLAINT_STATUSES, Complaint, StatusEvent
 from models.contact import Agency, Contact
 from models.deadline import Assignment, ComplaintMerge, DeadlineAlert
+from models.device import Device, DeviceAlert
 from models.intake import ApiKey, Attachment
 from models.message import FINAL_STATUSES, STATUS_RANK, InboundMessage, Outbox
 from models.user import User
@@ -13,4 +14,5 @@ __all__ = [
     "Agency", "Base", "COMPLAINT_STATUSES", "Complaint", "Contact", "Database", "FINAL_STATUSES",
     "ApiKey", "Attachment", "InboundMessage", "Outbox", "STATUS_RANK", "StatusEvent", "utcnow",
     "Assignment", "AuditEntry", "ComplaintMerge", "DeadlineAlert", "User",
+    "Device", "DeviceAlert",
 ]

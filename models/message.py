@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, JSONType, UTCDateTime, utcnow
+
+# JSON whose Python None is SQL NULL (not the JSON value null), so "IS NULL" means "none given".
+NULLABLE_JSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class InboundMessage(Base):
     """A message as a provider delivered it, unique per channel by the provider's own id."""
 
     __tablename__ = "inbound_messages"
-    __table_args__ = (UniqueConstraint("channel", "provider_message_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "provider_message_id"),
+        # The citizen's last WhatsApp message opens a 24-hour window (gateway.jobs.whatsapp): found by sender.
+        Index("ix_inbound_messages_sender_received_at", "sender", "received_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[str] = mapped_column(String(20))  # the adapter: twilio, android-sms, email, web, api
@@ -23,6 +31,9 @@ class InboundMessage(Base):
     provider_message_id: Mapped[str] = mapped_column(String(200))
     sender: Mapped[str] = mapped_column(String(254))  # E.164 phone or e-mail address
     recipient: Mapped[str | None] = mapped_column(String(254))  # our number or address it came to
+    # The phone and SIM it came in through (SMS Gateway for Android: deviceId, simNumber; migration 0008).
+    device_id: Mapped[str | None] = mapped_column(String(64))
+    sim_number: Mapped[int | None] = mapped_column(Integer)
     body: Mapped[str] = mapped_column(Text, default="")
     media: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     raw: Mapped[dict[str, Any]] = mapped_column(JSONType)
@@ -33,6 +44,8 @@ class InboundMessage(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
     # An auto-reply, bounce or list mail (or any message that must not be answered): stored, never answered.
     automated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # A shared place (a WhatsApp location pin): {"latitude", "longitude", "address", "label"} (migration 0009).
+    location: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
 
 
 # Outbox statuses. pending/retry wait for a send; claimed: one worker is sending it; the rest follow
@@ -44,6 +57,10 @@ STATUS_RANK = {
 }
 FINAL_STATUSES = {"not_sent", "delivered", "undelivered", "failed", "canceled", "read"}
 ERROR_CODE_LENGTH = 100  # outbox.error_code: the longest provider failure code or reason kept (migration 0007)
+# How a WhatsApp message went (outbox.path): free text inside the 24-hour window, an approved template past it,
+# or by SMS instead (no template, or WhatsApp still refused). NULL for messages that never were WhatsApp.
+FREEFORM, TEMPLATE, SMS_FALLBACK = "freeform", "template", "sms_fallback"
+OUTBOX_PATHS = (FREEFORM, TEMPLATE, SMS_FALLBACK)
 
 
 class Outbox(Base):
@@ -77,6 +94,45 @@ class Outbox(Base):
     subject: Mapped[str | None] = mapped_column(Text)
     in_reply_to: Mapped[str | None] = mapped_column(Text)
     thread_references: Mapped[str | None] = mapped_column(Text)
+    # WhatsApp (migration 0009): the path it took (OUTBOX_PATHS), and the values its text was made from, which
+    # become an approved template's variables past the 24-hour window ({"code": "1234 5678", "status": ...}).
+    path: Mapped[str | None] = mapped_column(String(20))
+    template_values: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
 
     def __repr__(self) -> str:
         return f"<Outbox {self.id} {self.kind} {self.status} to {self.recipient}>"
+
+
+# Media downloads (media_fetches.status): waiting, due again later, being fetched, then stored as an attachment,
+# refused (not a photo, too large: never retried) or failed (gone, or still unreachable after every attempt).
+MEDIA_PENDING, MEDIA_RETRY, MEDIA_CLAIMED = "pending", "retry", "claimed"
+MEDIA_STORED, MEDIA_REFUSED, MEDIA_FAILED = "stored", "refused", "failed"
+
+
+class MediaFetch(Base):
+    """One file of an inbound message that its provider hosts (an MMS or WhatsApp photo), to download.
+
+    Written by the worker with the message's complaint, fetched by its own job after the ticket reply has
+    gone; a download that fails is tried again later with backoff (the scheduler's sweep), like the outbox.
+    """
+
+    __tablename__ = "media_fetches"
+    __table_args__ = (UniqueConstraint("inbound_message_id", "position"),
+                      Index("ix_media_fetches_status_next_attempt", "status", "next_attempt_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    inbound_message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id"))
+    position: Mapped[int] = mapped_column(Integer)  # its place in the message (Twilio's MediaUrlN)
+    url: Mapped[str] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(100))  # as the provider announced it
+    status: Mapped[str] = mapped_column(String(20), default=MEDIA_PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reason: Mapped[str | None] = mapped_column(String(40))  # why it was refused or failed: too_large, not_image ...
+    last_error: Mapped[str | None] = mapped_column(Text)
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<MediaFetch {self.id} message {self.inbound_message_id}#{self.position} {self.status}>"

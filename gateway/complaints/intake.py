@@ -22,10 +22,10 @@ from sqlalchemy.orm import Session
 
 import router
 from channels.base import InboundMessage
+from channels.photos import remove_files, store_photos
 from channels.web import Submission
 from gateway.complaints.deadlines import assign
 from gateway.complaints.outbox import add_message
-from gateway.complaints.photos import remove_files, store_photos
 from gateway.complaints.replies import render
 from gateway.complaints.status import change_status
 from gateway.runtime import HIGH, Runtime
@@ -245,7 +245,8 @@ def _confirm(session: Session, runtime: Runtime, complaint: Complaint, contact: 
                          medium=address.medium, recipient=address.recipient, sender=address.sender,
                          body=body + address.note, contact_id=contact.id if contact is not None else None,
                          complaint_id=complaint.id, inbound_message_id=message.id, subject=address.subject,
-                         in_reply_to=address.in_reply_to, references=address.references)
+                         in_reply_to=address.in_reply_to, references=address.references,
+                         template_values=ticket_values(complaint))
     session.flush()
     return outbox, "email" if address.medium == "email" else "sms"
 

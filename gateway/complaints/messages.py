@@ -1,10 +1,18 @@
 """One citizen's message, once it is stored: a command to answer (CEK, INFO, BANTUAN, STOP ...) or a complaint.
 
 Runs inside the caller's transaction (``gateway.jobs.inbound.handle_inbound``); the one reply is an outbox row
-keyed by the message, so a second run adds nothing.
+keyed by the message, so a second run adds nothing. A message without text that belongs with the citizen's
+complaint of the last hour (:data:`RECENT`) adds to it: a photo (WhatsApp sends each photo as its own message)
+or a location pin, which sets where the complaint is. A pin with no such complaint is kept, and the citizen is
+asked for the complaint's text; their next complaint within the hour takes that place. A message's photos
+hosted by its provider (MMS, WhatsApp) get a fetch row each (:mod:`gateway.complaints.media`), fetched by
+their own jobs after the reply.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -12,12 +20,15 @@ from sqlalchemy.orm import Session
 
 from gateway.complaints import commands
 from gateway.complaints.intake import file_complaint, ticket_values
+from gateway.complaints.media import attach_media
 from gateway.complaints.outbox import add_message
 from gateway.complaints.replies import render, status_text
 from gateway.complaints.status import resume_updates, stop_updates
 from gateway.runtime import Runtime
 from models import Complaint, Contact, InboundMessage, StatusEvent, utcnow
 from models.tickets import parse_ticket_code
+
+RECENT = timedelta(hours=1)  # a text-less photo or pin this soon after a complaint belongs to it
 
 
 def contact_for(session: Session, address: str) -> Contact:
@@ -47,12 +58,22 @@ def handle_message(session: Session, runtime: Runtime, message: InboundMessage, 
     language = contact.language or runtime.settings.default_language
     reply = _Reply(session, runtime, message, contact, language)
 
+    textless = command.name == commands.EMPTY and (message.media or message.location)
+    recent = _recent_complaint(session, message, contact) if textless else None
     if thread is not None:  # a reply in the thread of an earlier complaint (e-mail) adds to it
         _add_to(session, reply, message, session.get(Complaint, thread), command.text or message.body)
+    elif command.name == commands.EMPTY and message.location:  # a pin: never "empty"
+        if recent is not None:
+            _add_to(session, reply, message, recent, _place_note(message.location), template="location_added")
+        else:
+            reply("location_waiting")  # kept: the next complaint within the hour takes this place
+    elif command.name == commands.EMPTY and message.media and recent is not None:
+        _add_to(session, reply, message, recent, "")  # a photo sent after the complaint's text
     elif command.name == commands.EMPTY and not message.media:
         reply("empty")
     elif command.name in (commands.COMPLAINT, commands.EMPTY):
-        file_complaint(session, runtime, message, contact, command.text or message.body)
+        complaint, _, _ = file_complaint(session, runtime, message, contact, command.text or message.body)
+        _take_waiting_place(session, message, contact, complaint)
     elif command.name == commands.STATUS:
         _status(session, reply, command.code or "")
     elif command.name == commands.INFO:
@@ -65,6 +86,44 @@ def handle_message(session: Session, runtime: Runtime, message: InboundMessage, 
     elif command.name == commands.START:
         resume_updates(contact)
         reply("started")
+    if message.complaint_id is not None:
+        if message.location:  # the complaint it came with (or added to) is where the pin is
+            set_place(session.get(Complaint, message.complaint_id), message.location)
+        attach_media(session, runtime, message)
+
+
+def _recent_complaint(session: Session, message: InboundMessage, contact: Contact) -> Complaint | None:
+    """The citizen's complaint filed within :data:`RECENT` before this message, the newest; or None."""
+    since = (message.received_at or utcnow()) - RECENT
+    return session.scalar(select(Complaint).where(Complaint.contact_id == contact.id, Complaint.created_at >= since)
+                          .order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(1))
+
+
+def _take_waiting_place(session: Session, message: InboundMessage, contact: Contact, complaint: Complaint) -> None:
+    """A new complaint without a place takes the pin the citizen sent within the hour before it, if any."""
+    if message.location:
+        return
+    since = (message.received_at or utcnow()) - RECENT
+    pin = session.scalar(select(InboundMessage).where(
+        InboundMessage.contact_id == contact.id, InboundMessage.location.is_not(None),
+        InboundMessage.complaint_id.is_(None), InboundMessage.received_at >= since, InboundMessage.id != message.id,
+    ).order_by(InboundMessage.received_at.desc(), InboundMessage.id.desc()).limit(1))
+    if pin is not None:
+        set_place(complaint, pin.location)
+        pin.complaint_id = complaint.id
+
+
+def set_place(complaint: Complaint, location: dict[str, Any]) -> None:
+    """Where a complaint is, from a shared location: its coordinates, and the place's name and address."""
+    complaint.latitude, complaint.longitude = location["latitude"], location["longitude"]
+    place = ", ".join(part for part in (location.get("label"), location.get("address")) if part)
+    if place:
+        complaint.address = place[:500]
+
+
+def _place_note(location: dict[str, Any]) -> str:
+    place = ", ".join(part for part in (location.get("label"), location.get("address")) if part)
+    return f"lokasi {location['latitude']:.6f}, {location['longitude']:.6f}" + (f" ({place})" if place else "")
 
 
 class _Reply:
@@ -83,7 +142,7 @@ class _Reply:
             medium=address.medium, recipient=address.recipient, sender=address.sender, body=body + address.note,
             contact_id=self.contact.id, complaint_id=complaint.id if complaint else None,
             inbound_message_id=self.message.id, subject=address.subject, in_reply_to=address.in_reply_to,
-            references=address.references,
+            references=address.references, template_values=values,
         )
 
 
@@ -121,15 +180,16 @@ def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Con
     _add_to(session, reply, message, complaint, command.text)
 
 
-def _add_to(session: Session, reply: _Reply, message: InboundMessage, complaint: Complaint, text: str) -> None:
-    """Record the citizen's addition to their complaint and thank them."""
+def _add_to(session: Session, reply: _Reply, message: InboundMessage, complaint: Complaint, text: str,
+            template: str = "info_added") -> None:
+    """Record the citizen's addition to their complaint (text, photos, a place) and thank them."""
     session.add(StatusEvent(
         complaint_id=complaint.id, kind="citizen_info", from_status=complaint.status, to_status=complaint.status,
         agency_code=complaint.agency_code, actor="citizen", note=text or "(lampiran)", inbound_message_id=message.id,
     ))
     message.complaint_id = complaint.id
     complaint.updated_at = utcnow()
-    reply("info_added", complaint=complaint, **ticket_values(complaint))
+    reply(template, complaint=complaint, **ticket_values(complaint))
 
 
 def _zone(runtime: Runtime):  # noqa: ANN202 - a tzinfo

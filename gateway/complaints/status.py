@@ -84,14 +84,16 @@ def _write_update(session: Session, runtime: Runtime, complaint: Complaint, even
     language = contact.language or runtime.settings.default_language
     status = status_text(runtime.settings.statuses, language, event.to_status)
     # An SMS keeps to one segment (the whole answer is on the ticket page); an e-mail carries it all.
+    values = {"code": format_ticket_code(complaint.ticket_code), "digits": complaint.ticket_code,
+              "status": status, "agency": complaint.agency_code or "-", "note": event.note or ""}
     body = render(runtime.settings.templates, language, "status_update", one_segment=address.medium != "email",
-                  code=format_ticket_code(complaint.ticket_code), digits=complaint.ticket_code, status=status,
-                  agency=complaint.agency_code or "-", note=event.note or "")
+                  **values)
+    # The values are kept too: past WhatsApp's 24-hour window they fill an approved template (gateway.jobs.whatsapp).
     return add_message(
         session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update", channel=channel,
         medium=address.medium, recipient=address.recipient, sender=address.sender, body=body.strip(),
         contact_id=contact.id, complaint_id=complaint.id, subject=address.subject, in_reply_to=address.in_reply_to,
-        references=address.references,
+        references=address.references, template_values=values,
     )
 
 

@@ -8,7 +8,9 @@ from channels import registry
 from channels.base import Sender
 from channels.console import NAME as CONSOLE
 from channels.console import ConsoleSender
+from gateway.jobs.inbound import store_and_enqueue
 from gateway.jobs.mail import accept_mail
+from gateway.jobs.outbox import apply_report
 from gateway.jobs.queue import EmbeddedQueue, RQQueue
 from gateway.jobs.throttle import build_throttle
 from gateway.runtime import JobQueue, Runtime
@@ -40,4 +42,6 @@ def build_runtime(settings: Settings, queue: JobQueue | None = None,
     runtime = Runtime(settings=settings, db=Database(settings.database_url), queue=queue, senders=senders,
                       channels=channels, throttle=build_throttle(settings, queue))
     runtime.mail_intake = functools.partial(accept_mail, runtime)  # the e-mail listener's and poller's intake
+    runtime.accept_message = functools.partial(store_and_enqueue, runtime)
+    runtime.apply_report = functools.partial(apply_report, runtime)
     return runtime

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import Insert, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -17,8 +18,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from channels.base import InboundMessage
+from gateway.complaints.media import waiting
 from gateway.complaints.messages import contact_for, handle_message
-from gateway.runtime import HIGH, Runtime, current_runtime
+from gateway.jobs.media import fetch_media
+from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime
 from models import InboundMessage as InboundRow
 from models import Outbox, utcnow
 from models.message import PENDING
@@ -27,10 +30,12 @@ log = logging.getLogger(__name__)
 
 
 def process_inbound(message_id: int) -> None:
-    """rq job: handle one stored inbound message, then enqueue the sends of its replies."""
+    """rq job: handle one stored inbound message, then enqueue the sends of its replies, then its downloads."""
     runtime = current_runtime()
     for outbox_id in handle_inbound(runtime, message_id):
         runtime.send_soon(outbox_id, priority=HIGH)
+    for fetch_id in waiting(runtime, message_id):  # photos never hold up the ticket reply
+        runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT)
 
 
 def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
@@ -40,6 +45,10 @@ def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
         if message is None:
             log.error("inbound message %s does not exist", message_id)
             return []
+        if message.processed_at is None and message.automated:
+            # An auto-reply, a bounce, a carrier's SMS: kept, never answered, and nobody's contact.
+            message.processed_at = utcnow()
+            session.commit()
         if message.processed_at is None:
             contact = contact_for(session, message.sender)
             try:
@@ -55,12 +64,14 @@ def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
         ))
 
 
-def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, bool]:
+def store_and_enqueue(runtime: Runtime, message: InboundMessage,
+                      before_enqueue: Callable[[int, bool], None] | None = None) -> tuple[int, bool]:
     """Store a message under its provider id, committed, then enqueue its processing.
 
     A repeat delivery (same channel and provider id) creates nothing new. Returns the row id and
     whether it was new. Enqueue failures are logged, not raised: the message is committed and the
-    scheduler's sweep hands it to a worker later.
+    scheduler's sweep hands it to a worker later. ``before_enqueue(row id, created)`` runs between the
+    two (a channel's photos join the message there, before any worker can see it).
 
     The row is written with one INSERT ... ON CONFLICT DO NOTHING in autocommit mode: committed when
     the statement returns, one round trip, and safe to repeat if the connection drops on the way.
@@ -68,8 +79,10 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, b
     values = {
         "channel": message.channel, "medium": message.medium, "provider_message_id": message.provider_message_id,
         "sender": message.sender, "recipient": message.recipient, "body": message.text,
+        "device_id": message.device_id, "sim_number": message.sim_number,
         "media": [{"url": m.url, "content_type": m.content_type} for m in message.media],
         "raw": message.raw, "received_at": message.received_at or utcnow(), "automated": message.automated,
+        "location": message.location.to_dict() if message.location else None,
     }
 
     def store(connection: Connection) -> tuple[int, bool, bool]:
@@ -85,6 +98,8 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage) -> tuple[int, b
         return existing.id, False, existing.processed_at is not None
 
     message_id, created, processed = runtime.db.autocommit(store)
+    if before_enqueue is not None:
+        before_enqueue(message_id, created)
     if not processed:
         try:
             runtime.process_soon(message_id)

@@ -99,8 +99,7 @@ def _record_bounce(runtime: Any, raw: bytes) -> None:
 
 def _clean_photos(settings: Any, mail: ParsedMail) -> tuple[list[Any], list[str], list[Path]]:
     """Photos cleaned and written like web-form photos; the ones that fail join the refused list."""
-    from channels.photos import PhotoError, Upload, clean_photo
-    from gateway.complaints.photos import store_photos
+    from channels.photos import PhotoError, Upload, clean_photo, store_photos
 
     cleaned, refused = [], list(mail.refused)
     for filename, _, data in mail.photos[: settings.intake.max_photos]:

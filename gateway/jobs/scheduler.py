@@ -15,7 +15,9 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
+from gateway.complaints.devices import device_work
 from gateway.complaints.reminders import deadline_work
+from gateway.jobs.media import sweep_media
 from gateway.jobs.outbox import send_outbound
 from gateway.runtime import Runtime
 from models import InboundMessage, Outbox, utcnow
@@ -35,6 +37,7 @@ class SweepResult:
     inbound: int = 0
     outbox: int = 0
     reclaimed: int = 0
+    media: int = 0  # photo downloads (MMS, WhatsApp) never queued, due again, or whose worker died
 
 
 def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
@@ -67,8 +70,10 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
     for outbox_id in outbox_ids:
         runtime.queue.enqueue(send_outbound, outbox_id)
     result.inbound, result.outbox = len(inbound_ids), len(outbox_ids)
-    if result.inbound or result.outbox or result.reclaimed:
-        log.info("sweep: %s inbound, %s outbox, %s reclaimed", result.inbound, result.outbox, result.reclaimed)
+    result.media = sweep_media(runtime, grace)
+    if result.inbound or result.outbox or result.reclaimed or result.media:
+        log.info("sweep: %s inbound, %s outbox, %s reclaimed, %s media", result.inbound, result.outbox,
+                 result.reclaimed, result.media)
     return result
 
 
@@ -80,6 +85,7 @@ def run_forever(runtime: Runtime, interval: float = 5.0, stop: threading.Event |
         try:
             sweep_once(runtime)
             deadline_work(runtime)  # reminders and escalation (issue 4), at most once a minute
+            device_work(runtime)  # an e-mail when the SMS phones go quiet while messages wait, once a minute
         except Exception:  # noqa: BLE001 - keep the scheduler alive through a database blip
             log.exception("sweep failed; trying again in %ss", interval)
         stop.wait(max(0.0, interval - (time.monotonic() - started)))

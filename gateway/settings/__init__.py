@@ -28,15 +28,17 @@ from pydantic import BaseModel, PrivateAttr, SecretStr, ValidationError, field_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 import router
-from channels.android_sms import AndroidSmsSettings
+from channels.android_sms.settings import AndroidSmsSettings
 from channels.config import Section, parse_rate, setting, whole
 from channels.email.settings import ImapSettings, MailSettings, SmtpSettings
 from channels.twilio import SmsSettings
+from channels.whatsapp import WhatsAppSettings, check_templates
 from gateway.settings.deadlines import DeadlinePolicy, parse_deadlines
 from gateway.settings.sections import (
     LANGUAGES,
     REQUIRED_TEMPLATES,
     STATUSES,
+    TEMPLATE_FIELDS,
     AdminSettings,
     Category,
     IntakeSettings,
@@ -112,6 +114,7 @@ class Settings(BaseSettings):
     mail: MailSettings = setting(MailSettings())
     smtp: SmtpSettings = setting(SmtpSettings())
     imap: ImapSettings = setting(ImapSettings())
+    whatsapp: WhatsAppSettings = setting(WhatsAppSettings())
     send_rates: dict[str, str] = setting({}, description="provider: rate, e.g. android-sms: 6/min")
     outbox: OutboxSettings = setting(OutboxSettings())
     intake: IntakeSettings = setting(IntakeSettings())
@@ -216,11 +219,16 @@ class Settings(BaseSettings):
             problems.append("sms.twilio_from: set a sender number or sms.twilio_messaging_service_sid")
         if sms.provider == "android-sms" and not android.api_url:
             problems.append("SAMBAT_ANDROID_SMS_API_URL: required when sms.provider is android-sms")
-        if android.api_url and not (android.username and android.password):
+        if android.api_url and not (android.username and android.password) and not android.token:
             problems.append("SAMBAT_ANDROID_SMS_USERNAME and SAMBAT_ANDROID_SMS_PASSWORD: required with "
-                            "SAMBAT_ANDROID_SMS_API_URL (the credentials shown in the app)")
+                            "SAMBAT_ANDROID_SMS_API_URL (the credentials shown in the app), or, in cloud mode, "
+                            "SAMBAT_ANDROID_SMS_TOKEN (a JWT)")
         if self.imap.host and not (self.imap.username and self.imap.password):
             problems.append("SAMBAT_IMAP_USERNAME and SAMBAT_IMAP_PASSWORD: required with imap.host")
+        try:
+            check_templates(self.whatsapp.templates, REQUIRED_TEMPLATES, LANGUAGES, TEMPLATE_FIELDS)
+        except ValueError as exc:
+            problems.append(str(exc))
         routing = _context.get().routing if _context.get(None) is not None else None
         agencies = {agency.code for agency in routing.agencies} if routing is not None else None
         for number, category in enumerate(self.intake.categories, start=1):
@@ -336,7 +344,7 @@ def _without(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str
     return kept
 
 
-_SECTION_KEYS = {"sms", "android_sms", "mail", "smtp", "imap", "outbox", "intake", "open311", "admin"}
+_SECTION_KEYS = {"sms", "android_sms", "whatsapp", "mail", "smtp", "imap", "outbox", "intake", "open311", "admin"}
 
 
 def _merge_overrides(model: type[BaseModel], current: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ LANGUAGES = ("id", "en")
 REQUIRED_TEMPLATES = (
     "ticket_created", "ticket_created_review", "status", "status_update", "not_found", "bad_code",
     "info_added", "info_not_yours", "info_usage", "help", "stopped", "started", "empty",
+    "location_added", "location_waiting",
 )
 TEMPLATE_FIELDS = {"code", "digits", "agency", "status", "updated", "note", "given"}
 STATUSES = ("new", "assigned", "acknowledged", "in_progress", "resolved", "rejected", "merged")

@@ -7,6 +7,8 @@ Outgoing cases: the stand-in's answer and what becomes of the outbox row.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -19,6 +21,7 @@ from tests.channels import twilio_payloads as payloads
 from tests.conftest import CITY_NUMBER, PUBLIC_URL, Stack, post_twilio, twilio_signature
 
 SMS_PATH, STATUS_PATH = "/webhooks/twilio/sms", "/webhooks/twilio/status"
+_sids = count(1)
 
 
 def form(body: str, **changes: str | None) -> dict[str, str]:
@@ -44,6 +47,7 @@ class Incoming:
     signature: str | None = None  # None: sign properly; "": no header; anything else: that header
     sign_url: str | None = None
     error: str | None = None
+    location: dict[str, Any] | None = None
 
 
 INCOMING = [
@@ -54,6 +58,15 @@ INCOMING = [
              "+6281298765432", "whatsapp"),
     Incoming("WhatsApp photo, no text", form(payloads.WHATSAPP_PHOTO), 200, "", "+6281311122233", "whatsapp",
              ["image/jpeg"]),
+    Incoming("WhatsApp voice note", form(payloads.WHATSAPP_VOICE_NOTE), 200, "", "+6281311122233", "whatsapp",
+             ["audio/ogg"]),
+    Incoming("WhatsApp location pin of a place", form(payloads.WHATSAPP_LOCATION), 200, "", "+6281298765432",
+             "whatsapp", location={"latitude": -7.9826, "longitude": 112.6308, "label": "Alun-Alun Merdeka Malang",
+                                   "address": "Jl. Merdeka Sel., Kiduldalem, Kec. Klojen, Kota Malang"}),
+    Incoming("WhatsApp current location", form(payloads.WHATSAPP_CURRENT_LOCATION), 200, "", "+6281298765432",
+             "whatsapp", location={"latitude": -7.9412345, "longitude": 112.6154321, "label": None, "address": None}),
+    Incoming("location off the map is no location", form(payloads.WHATSAPP_CURRENT_LOCATION, Latitude="91"), 200,
+             "", "+6281298765432", "whatsapp"),
     Incoming("sender in local format", form(payloads.SMS, From="081234567890"), 200, None, "+6281234567890", "sms"),
     Incoming("bad signature", form(payloads.SMS), 403, signature="bm90IHRoZSByaWdodCBvbmU=",
              error="does not match"),
@@ -89,6 +102,7 @@ def test_incoming(stack: Stack, case: Incoming) -> None:
             assert row.body == case.text
         assert [item["content_type"] for item in row.media] == case.media
         assert all(item["url"].startswith("https://api.twilio.com/") for item in row.media)
+        assert row.location == case.location
         assert row.raw["MessageSid"] == case.params["MessageSid"]
         assert row.processed_at is None  # stored and committed; the worker does the rest
 
@@ -113,6 +127,28 @@ def test_reply_goes_to_whatsapp_from_the_number_written_to(stack: Stack, twilio_
     [sent] = twilio_standin.messages_sent()
     assert sent["to"] == "whatsapp:+6281298765432"
     assert sent["from"] == "whatsapp:+14155238886"
+
+
+def whatsapp_in(stack: Stack, body: str = payloads.WHATSAPP, **changes: str | None) -> dict[str, str]:
+    """A WhatsApp message through the signed webhook, with a fresh MessageSid; returns the form posted."""
+    sid = f"SM{next(_sids):032x}"
+    params = form(body, MessageSid=sid, SmsMessageSid=sid, SmsSid=sid, **changes)
+    response = post_twilio(stack.client, SMS_PATH, params)
+    assert response.status_code == 200, response.text
+    return params
+
+
+def deliver_callbacks(stack: Stack, standin: Any, done: int = 0) -> int:
+    """Post the status callbacks the stand-in kept (Twilio would have sent them), from the ``done``-th on, and
+    work the queue after each round, until none are left; returns how many were delivered in all."""
+    while len(callbacks := standin.status_callbacks()) > done:
+        for callback in callbacks[done:]:
+            response = post_twilio(stack.client, callback.url.removeprefix(PUBLIC_URL), callback.params,
+                                   sign_url=callback.url)
+            assert response.status_code == 200, response.text
+        done = len(callbacks)
+        stack.work()
+    return done
 
 
 # --- status callbacks -------------------------------------------------------------------------------
@@ -163,6 +199,22 @@ def test_status_callback_by_outbox_id_before_the_sid_is_known(stack: Stack) -> N
     assert response.status_code == 200 and "updated" in response.text
     row = _status(stack, outbox_id)
     assert (row.status, row.provider_message_id) == ("sent", sid)
+
+
+def test_whatsapp_63016_callback_is_read_as_a_closed_window() -> None:
+    """Twilio's callback for a WhatsApp message refused outside the 24-hour window: failed, 63016, window closed."""
+    from werkzeug.test import EnvironBuilder
+
+    from channels.twilio import TwilioChannel
+    from tests.conftest import AUTH_TOKEN
+
+    sid = "SM00000000000000000000000000000005"
+    params = form(payloads.WHATSAPP_FAILED_63016.format(sid=sid))
+    url = PUBLIC_URL + STATUS_PATH + "?outbox=7"
+    request = EnvironBuilder(path=STATUS_PATH, query_string="outbox=7", method="POST", data=params,
+                             headers={"X-Twilio-Signature": twilio_signature(url, params)}).get_request()
+    report = TwilioChannel(AUTH_TOKEN).parse_status(request, url)
+    assert (report.status, report.error_code, report.outbox_id, report.window_closed) == ("failed", "63016", 7, True)
 
 
 def test_failed_21610_marks_contact_opted_out(stack: Stack) -> None:

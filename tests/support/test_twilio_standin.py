@@ -93,6 +93,11 @@ REJECTED = [
     ("SendAt not a date-time", {"send_at": "tomorrow"}, 70002, "SendAt"),
     ("MessagingServiceSid malformed", {"messaging_service_sid": "MG123"}, 70002, "MessagingServiceSid"),
     ("ContentVariables without ContentSid", {"content_variables": "{}"}, 70002, "ContentVariables"),
+    ("ContentVariables not JSON", {"content_sid": "HX" + "a" * 32, "content_variables": "{1: x}"}, 21656,
+     "ContentVariables"),
+    ("ContentVariables with a number", {"content_sid": "HX" + "a" * 32, "content_variables": '{"1": 5}'}, 21656,
+     "ContentVariables"),
+    ("WhatsApp To from an SMS number", {"to": "whatsapp:" + RECIPIENT}, 21910, "To"),
 ]
 
 
@@ -262,3 +267,45 @@ def test_start_and_stop_are_quick() -> None:
 )
 def test_num_segments(body: str, segments: int) -> None:
     assert num_segments(body) == segments
+
+
+WHATSAPP_FROM, WHATSAPP_TO = "whatsapp:+14155238886", "whatsapp:" + RECIPIENT
+TEMPLATE_SID = "HX" + "0123456789abcdef" * 2
+
+
+def test_outside_the_window_free_text_is_accepted_then_fails_63016(twilio_standin: TwilioStandIn) -> None:
+    """As Twilio does: 201 queued, then the message is failed with 63016 and a status callback says so."""
+    twilio_standin.close_whatsapp_window(RECIPIENT)
+    client = twilio_standin.client(ACCOUNT_SID, AUTH_TOKEN)
+
+    message = client.messages.create(to=WHATSAPP_TO, from_=WHATSAPP_FROM, body="Tiket 1234 5678: Selesai.",
+                                     status_callback=CALLBACK)
+
+    assert message.status == "queued"
+    fetched = client.messages(message.sid).fetch()
+    assert (fetched.status, fetched.error_code) == ("failed", 63016)
+    [callback] = twilio_standin.status_callbacks()
+    assert callback.url == CALLBACK
+    assert {key: callback.params[key] for key in ("MessageSid", "MessageStatus", "ErrorCode", "To", "From")} == {
+        "MessageSid": message.sid, "MessageStatus": "failed", "ErrorCode": "63016", "To": WHATSAPP_TO,
+        "From": WHATSAPP_FROM}
+
+
+@pytest.mark.parametrize(("label", "change", "fails"), [
+    ("an approved template", {"content_sid": TEMPLATE_SID, "content_variables": '{"1": "1234 5678"}'}, False),
+    ("a template WhatsApp did not approve", {"content_sid": "HX" + "f" * 32}, True),
+    ("SMS to the same number", {"to": RECIPIENT, "from_": SENDER}, False),
+], ids=lambda value: value if isinstance(value, str) else None)
+def test_outside_the_window_only_free_whatsapp_text_fails(twilio_standin: TwilioStandIn, label: str,
+                                                          change: dict[str, Any], fails: bool) -> None:
+    twilio_standin.close_whatsapp_window(RECIPIENT)
+    twilio_standin.approve_template(TEMPLATE_SID)
+    params = {"to": WHATSAPP_TO, "from_": WHATSAPP_FROM, "status_callback": CALLBACK} | change
+    if "content_sid" not in params:
+        params["body"] = "Tiket 1234 5678: Selesai."
+    client = twilio_standin.client(ACCOUNT_SID, AUTH_TOKEN)
+
+    message = client.messages.create(**params)
+
+    assert client.messages(message.sid).fetch().status == ("failed" if fails else "queued")
+    assert len(twilio_standin.status_callbacks()) == int(fails)

@@ -40,7 +40,7 @@ BODY_MAX_CHARS = 1600
 # https://www.twilio.com/docs/errors/70002 "Bad request": a value of the wrong type or outside the schema.
 INVALID_PARAMETER = 70002
 # Which error Twilio's 400 answer reports first when a request breaks several rules.
-ANSWER_ORDER = (21604, 21211, 21603, 21212, 21602, 21617, 21609, INVALID_PARAMETER)
+ANSWER_ORDER = (21604, 21211, 21603, 21212, 21910, 21602, 21617, 21609, 21656, INVALID_PARAMETER)
 
 ACCOUNT_SID = re.compile(r"^AC[0-9a-fA-F]{32}$")
 API_KEY_SID = re.compile(r"^SK[0-9a-fA-F]{32}$")
@@ -231,10 +231,35 @@ def _documented_rules(form: dict[str, list[str]]) -> list[Violation]:
     # ContentVariables: "content_sid parameter must also be provided".
     if "ContentVariables" in first and "ContentSid" not in first:
         violations.append(Violation("ContentVariables", INVALID_PARAMETER, "given without ContentSid"))
+    # 21656: ContentVariables is a JSON object of variable names to string values, e.g. {"1": "12345678"}.
+    if "ContentVariables" in first and (problem := _content_variables_problem(first["ContentVariables"])):
+        violations.append(Violation("ContentVariables", 21656, f"The ContentVariables Parameter is invalid: {problem}"))
+    # 21910: From and To are addresses on the same channel (both whatsapp:, or both plain numbers).
+    if to and sender and _channel(to) != _channel(sender):
+        violations.append(Violation("To", 21910, f"Invalid From and To pair {sender!r} -> {to!r}: From and To "
+                                                 "should be of the same channel"))
     # ShortenUrls: "If true, the messaging_service_sid parameter must also be provided".
     if first.get("ShortenUrls") == "true" and "MessagingServiceSid" not in first:
         violations.append(Violation("ShortenUrls", INVALID_PARAMETER, "true without MessagingServiceSid"))
     return violations
+
+
+def _content_variables_problem(text: str) -> str | None:
+    """Why ContentVariables is not a JSON object of string values (Twilio error 21656), or ``None``."""
+    try:
+        variables = json.loads(text)
+    except ValueError as error:
+        return f"not JSON ({error})"
+    if not isinstance(variables, dict):
+        return "not a JSON object"
+    if not all(isinstance(value, str) for value in variables.values()):
+        return "every value must be a string"
+    return None
+
+
+def _channel(address: str) -> str:
+    """The channel of an address: ``whatsapp`` for ``whatsapp:+1...``, ``""`` for a phone number or sender ID."""
+    return address.split(":", 1)[0].lower() if CHANNEL_ADDRESS.match(address) else ""
 
 
 def _status_callback_problem(url: str) -> str | None:

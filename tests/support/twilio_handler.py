@@ -40,6 +40,10 @@ ERROR_MESSAGES = {
     21211: "Invalid 'To' Phone Number",
     21610: "Attempt to send to unsubscribed recipient",
     21614: "'To' number is not a valid mobile number",
+    21656: "The ContentVariables Parameter is invalid",
+    21910: "Invalid From and To pair. From and To should be of the same channel",
+    63016: ("Failed to send freeform message because you are outside the allowed window. If you are using WhatsApp, "
+            "please use a Message Template."),
 }
 # GSM 03.38 basic set; the extension characters cost two septets each.
 GSM7_BASIC = set(
@@ -176,6 +180,8 @@ class TwilioHandler(BaseHTTPRequestHandler):
         self.standin.record(recorded)
         if status == 201:
             self.standin.store_message(answer)
+            # WhatsApp past the 24-hour window: accepted, then failed with 63016 in a status callback.
+            self.standin.fail_outside_window(recorded.params, answer)
         if delay and self.standin.stopping.wait(delay):
             return
         self._send_json(status, answer)

@@ -18,6 +18,12 @@ code and is bypassed by edge/region settings.
 In a test, take the ``twilio_standin`` fixture (import it into a conftest), send, then assert on
 ``twilio_standin.messages_sent()`` or ``twilio_standin.requests``; any contract violation fails the test at
 teardown unless it set ``twilio_standin.expect_violations = True``.
+
+WhatsApp's 24-hour window: after :meth:`TwilioStandIn.close_whatsapp_window` for a number, a free-form message
+(a ``Body``, or a ``ContentSid`` that :meth:`TwilioStandIn.approve_template` did not approve) to
+``whatsapp:<number>`` is answered as Twilio does: 201 ``queued``, then the message fails with error 63016 and a
+status callback says so. The stand-in cannot reach the app's public URL, so it keeps those callbacks
+(:meth:`TwilioStandIn.status_callbacks`) for the test to deliver.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ from twilio.http.response import Response
 from twilio.rest import Client
 
 from .twilio_contract import Violation, messages_api
-from .twilio_handler import RecordedRequest, StandInServer
+from .twilio_handler import ERROR_MESSAGES, RecordedRequest, StandInServer
+
+WINDOW_CLOSED = 63016
 
 
 class StandInHttpClient(TwilioHttpClient):
@@ -65,6 +73,14 @@ class ScriptedAnswer:
     remaining: int
 
 
+@dataclass(frozen=True)
+class StatusCallback:
+    """A status callback Twilio would POST to a message's StatusCallback URL: the URL and the form fields."""
+
+    url: str
+    params: dict[str, str]
+
+
 class TwilioStandIn:
     """A Twilio Messages API on 127.0.0.1, started and stopped around a test or a benchmark.
 
@@ -83,6 +99,9 @@ class TwilioStandIn:
         self._requests: list[RecordedRequest] = []
         self._messages: dict[str, dict[str, Any]] = {}
         self._script: deque[ScriptedAnswer] = deque()
+        self._closed_windows: set[str] = set()
+        self._approved_templates: set[str] = set()
+        self._callbacks: list[StatusCallback] = []
         self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()
@@ -145,12 +164,55 @@ class TwilioStandIn:
         with self._state:
             self._script.append(ScriptedAnswer(201, None, None, seconds, times))
 
+    def close_whatsapp_window(self, number: str) -> None:
+        """WhatsApp's 24-hour window with ``number`` (E.164) is closed: free-form messages to it fail with 63016."""
+        with self._state:
+            self._closed_windows.add(number.removeprefix("whatsapp:"))
+
+    def approve_template(self, content_sid: str) -> None:
+        """A Content API template WhatsApp approved: it goes through outside the window too."""
+        with self._state:
+            self._approved_templates.add(content_sid)
+
+    def status_callbacks(self) -> list[StatusCallback]:
+        """The status callbacks Twilio would have sent so far (failures outside the window), oldest first."""
+        with self._state:
+            return list(self._callbacks)
+
+    def fail_outside_window(self, params: dict[str, str], resource: dict[str, Any]) -> None:
+        """After a 201: a free-form WhatsApp message to a closed window fails with 63016 (called by the handler).
+
+        Twilio accepts the message, then WhatsApp refuses it: the Message resource becomes ``failed`` with
+        ``error_code`` 63016 and a status callback (``MessageStatus=failed``, ``ErrorCode=63016``) goes to the
+        message's StatusCallback URL.
+        """
+        to, sender = params.get("To", ""), params.get("From", "")
+        with self._state:
+            if not to.startswith("whatsapp:") or to.removeprefix("whatsapp:") not in self._closed_windows:
+                return
+            if params.get("ContentSid") in self._approved_templates:
+                return
+            failed = {**resource, "status": "failed", "error_code": WINDOW_CLOSED,
+                      "error_message": ERROR_MESSAGES[WINDOW_CLOSED]}
+            self._messages[resource["sid"]] = failed
+            if params.get("StatusCallback"):
+                self._callbacks.append(StatusCallback(params["StatusCallback"], {
+                    "ChannelPrefix": "whatsapp", "ApiVersion": "2010-04-01", "MessageStatus": "failed",
+                    "SmsSid": resource["sid"], "SmsStatus": "failed", "ChannelInstallSid": "XE" + "0" * 32,
+                    "ErrorMessage": "", "To": to, "From": sender, "MessageSid": resource["sid"],
+                    "StructuredMessage": "false", "AccountSid": resource["account_sid"],
+                    "ChannelToAddress": to.removeprefix("whatsapp:"), "ErrorCode": str(WINDOW_CLOSED),
+                }))
+
     def reset(self) -> None:
-        """Forget recorded requests, messages and scripted answers."""
+        """Forget recorded requests, messages, scripted answers, closed windows and callbacks."""
         with self._state:
             self._requests.clear()
             self._messages.clear()
             self._script.clear()
+            self._closed_windows.clear()
+            self._approved_templates.clear()
+            self._callbacks.clear()
 
     @property
     def requests(self) -> list[RecordedRequest]:

@@ -17,6 +17,7 @@ from wtforms import ValidationError
 
 from gateway.complaints.alerts import alerts_for
 from gateway.complaints.audit import record
+from gateway.complaints.devices import device_statuses
 from gateway.complaints.figures import WINDOWS, agency_figures, duration_text, share_text, totals
 from gateway.web.admin.blueprint import bp
 from gateway.web.admin.review import queue_counters
@@ -192,6 +193,8 @@ def dashboard() -> Any:
     figures = agency_figures(session_, days, agency_codes=codes)
     overall = totals(figures, session_, days) if codes is None else None
     counters = queue_counters(session_) if current_user.role == SUPER_ADMIN else None
+    devices = device_statuses(session_, _settings()) if current_user.role == SUPER_ADMIN else None
     agencies = {agency.code: agency.name for agency in session_.scalars(select(Agency))}
     return render_template("admin/dashboard.html", figures=figures, overall=overall, days=days, windows=WINDOWS,
-                           alerts=alerts_for(session_, current_user), counters=counters, agencies=agencies)
+                           alerts=alerts_for(session_, current_user), counters=counters, agencies=agencies,
+                           devices=devices)

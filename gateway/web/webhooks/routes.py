@@ -10,7 +10,7 @@ from flask import Response, current_app, request
 from channels import registry
 from channels.base import Ignored, InboundError, StatusReport
 from gateway.jobs.inbound import store_and_enqueue
-from gateway.jobs.outbox import apply_status
+from gateway.jobs.outbox import apply_report
 from gateway.runtime import Runtime
 from gateway.web.webhooks.blueprint import bp
 
@@ -35,21 +35,27 @@ def _refuse(error: InboundError) -> Response:
     return Response(f"{error}\n", status=error.status, mimetype="text/plain")
 
 
-def _webhook_view(channel_name: str, parse: str) -> Callable[[], Response]:
-    """The view for one registered webhook: check and read, then store and enqueue, or apply a status."""
+def _webhook_view(channel_name: str, parse: str, store: str | None = None) -> Callable[[], Response]:
+    """The view for one registered webhook: check and read, then store and enqueue, or apply a status.
+
+    A webhook that names a ``store`` method hands what it parsed to the channel, which stores it itself.
+    """
 
     def view() -> Response:
         runtime = _runtime()
         channel = runtime.channels[channel_name]
         try:
             result = getattr(channel, parse)(request, public_request_url())
+            if store is not None:
+                return Response(f"{getattr(channel, store)(runtime, result)}\n", status=200, mimetype="text/plain")
         except InboundError as error:
             return _refuse(error)
         except Ignored as reason:
             return Response(f"{reason}\n", status=200, mimetype="text/plain")
         if isinstance(result, StatusReport):
-            with runtime.db.session() as session:
-                outcome = apply_status(session, result)
+            # A WhatsApp message failed because the window is closed (Twilio 63016): it goes again as a
+            # template or by SMS, a new outbox row queued here.
+            outcome = apply_report(runtime, result)
             return Response(f"{outcome}\n", status=200, mimetype="text/plain")
         store_and_enqueue(runtime, result)
         return channel.answer()
@@ -61,7 +67,8 @@ def register_webhooks() -> None:
     """Add every registered channel's webhooks to the blueprint (``channels.registry``)."""
     for spec in registry.specs():
         for webhook in spec.webhooks:
-            bp.add_url_rule(webhook.rule, webhook.endpoint, _webhook_view(spec.name, webhook.parse), methods=["POST"])
+            bp.add_url_rule(webhook.rule, webhook.endpoint, _webhook_view(spec.name, webhook.parse, webhook.store),
+                            methods=["POST"])
 
 
 register_webhooks()
