@@ -35,7 +35,7 @@ def plan_fetches(session: Session, runtime: Runtime, message: InboundMessage) ->
                          content_type=(item.get("content_type") or None), status=MEDIA_PENDING, attempts=0)
         if not is_photo_type(row.content_type):
             row.status, row.reason = MEDIA_REFUSED, "wrong_type"  # a voice note, a video, a contact card
-        elif photos >= runtime.settings.max_photos:
+        elif photos >= runtime.settings.intake.max_photos:
             row.status, row.reason = MEDIA_REFUSED, "too_many"
         else:
             photos += 1

@@ -190,7 +190,8 @@ def test_android_settings() -> None:
                "SAMBAT_ANDROID_SMS_API_URL": "https://api.sms-gate.app/3rdparty/v1",
                "SAMBAT_ANDROID_SMS_TOKEN": "eyJhbGciOiJIUzI1NiJ9.e30.c2ln"}
     settings = load_settings(environ=environ, config_path=config)
-    assert (settings.android_sms.passphrase, settings.android_sms.silent_alert_minutes) == ("rahasia ponsel", 30)
+    assert (settings.secret("android_sms.passphrase"), settings.android_sms.silent_alert_minutes) == \
+        ("rahasia ponsel", 30)
     assert settings.outbound_sms_provider == "android-sms"  # a JWT alone is enough in cloud mode
     with pytest.raises(ConfigError, match="android_sms.silent_alert_minutes"):
         settings.with_overrides(android_sms__silent_alert_minutes=-1)
@@ -203,5 +204,5 @@ def test_android_secrets_are_refused_in_config_yaml(tmp_path) -> None:  # noqa: 
     for secret in ("passphrase", "password", "token", "signing_key"):
         path = tmp_path / f"{secret}.yaml"
         path.write_text(text.replace("android_sms:\n", f"android_sms:\n  {secret}: hunter2\n", 1), encoding="utf-8")
-        with pytest.raises(ConfigError, match=f"android_sms.{secret}: a secret"):
+        with pytest.raises(ConfigError, match=f"android_sms.{secret}: secrets are read from the environment only"):
             load_settings(environ={"DATABASE_URL": "sqlite://"}, config_path=str(path))

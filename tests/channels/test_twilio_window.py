@@ -63,7 +63,7 @@ WINDOWS = [
     Window("Twilio refuses 63016 at once: the template on the same row", 2, template=True, refuse_at_once=True,
            sent=["freeform", "template"], paths=["template"]),
     Window("past the window, no template, no SMS provider: failed, nothing sent", 72, template=False, closed=True,
-           sms__provider="console", sent=[], paths=[None], statuses=["failed"]),
+           sms_provider="console", sent=[], paths=[None], statuses=["failed"]),
 ]
 
 
@@ -97,7 +97,7 @@ def agency_update(stack: Stack, complaint_id: int) -> None:
 def test_status_update_and_the_whatsapp_window(stack: Stack, twilio_standin: TwilioStandIn, case: Window) -> None:
     overrides = {"whatsapp__templates": {"status_update": TEMPLATE} if case.template else {}}
     if case.sms_provider:
-        overrides["sms_provider"] = case.sms_provider
+        overrides["sms__provider"] = case.sms_provider
     stack.runtime.settings = stack.runtime.settings.with_overrides(**overrides)
     complaint = whatsapp_complaint(stack)
     [reply] = twilio_standin.requests
