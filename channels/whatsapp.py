@@ -29,7 +29,7 @@ VARIABLE_MAX = 700  # WhatsApp's template body holds 1024 characters in all
 class WhatsAppSettings(Section):
     """``whatsapp:``: one approved template per message kind (``status_update: HX...``), or per language."""
 
-    templates: dict[str, Any] = setting({}, description="message kind -> Content API template SID (HX...)")
+    templates: Any = setting({}, description="message kind -> Content API template SID (HX...)")
 
 
 @dataclass(frozen=True)
