@@ -13,6 +13,7 @@ Schema::
       place_markers: [depan]  # a match right after one of these names a place and scores nothing
       out_of_scope:           # evidence that no city agency handles it (PLN, police ...): term: weight
         pln: 3                # it competes with the best agency like a second candidate; if it leads, review
+      learning: {}            # the learned model's settings (router.learning.LearningSettings), not read here
     agencies:
       - code: DPUPRPKP        # ^[A-Z][A-Z0-9-]{1,31}$, unique
         name: Dinas Pekerjaan Umum ...
@@ -36,7 +37,7 @@ from router.table import OUT_OF_SCOPE, Agency, RoutingTable, Term
 
 CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
 ROUTER_DEFAULTS: dict[str, Any] = {
-    "threshold": 0.5, "smoothing": 1.0, "fuzzy_min_length": 5, "place_markers": [], "out_of_scope": {},
+    "threshold": 0.5, "smoothing": 1.0, "fuzzy_min_length": 5, "place_markers": [], "out_of_scope": {}, "learning": {},
 }
 
 
@@ -147,6 +148,9 @@ def _read_router(reader: _Reader, node: yaml.Node | None) -> dict[str, Any]:
                 if len(tokens) != 1:
                     raise reader.fail(value_node, f"router.place_markers {marker!r}: must be one word")
             settings[key] = [tokens[0] for tokens in normalized]
+        elif key == "learning":  # read by router.learning.LearningSettings.from_mapping, not by the table
+            if not isinstance(reader.value(value_node), dict | None):
+                raise reader.fail(value_node, "router.learning must be a mapping")
         elif key == "out_of_scope":
             settings[key] = _read_terms(reader, value_node, "router.out_of_scope")
             settings["out_of_scope_node"] = value_node
