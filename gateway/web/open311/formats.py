@@ -1,12 +1,17 @@
 """GeoReport v2's two formats: XML (required by the spec) and JSON by the Spark convention.
 
 One value is written both ways: a list in JSON is a parent element in XML whose children take the name in
-:data:`ITEMS` (``services`` -> ``service``); a top-level list is wrapped in its root element.
+:data:`ITEMS` (``services`` -> ``service``); a top-level list is wrapped in its root element. A JSON null is an
+empty element, true and false are written so in both, numbers as JSON writes them; so a client reading either
+format (georeport reads XML with xmltodict) gets the same fields in the same order with the same text. XML
+1.0 cannot carry most control characters at all: they are left out of the XML, never made into a broken
+document.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 from xml.etree import ElementTree
 
@@ -15,6 +20,8 @@ from flask import Response
 FORMATS = {"xml": "text/xml; charset=utf-8", "json": "application/json; charset=utf-8"}
 ITEMS = {"services": "service", "service_requests": "request", "attributes": "attribute", "values": "value",
          "endpoints": "endpoint", "formats": "format", "errors": "error"}
+# What XML 1.0 has no place for: C0 controls but tab, newline and return; surrogates; U+FFFE and U+FFFF.
+NOT_IN_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 class Open311Error(Exception):
@@ -30,7 +37,9 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    if isinstance(value, int | float):
+        return json.dumps(value)
+    return NOT_IN_XML.sub("", str(value))
 
 
 def _fill(element: ElementTree.Element, value: Any) -> None:

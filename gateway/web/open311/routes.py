@@ -26,8 +26,9 @@ from gateway.web.form.texts import error_text
 from gateway.web.limiter import api_client, api_limit, limiter
 from gateway.web.open311.blueprint import bp
 from gateway.web.open311.formats import FORMATS, Open311Error, error_response, respond
-from gateway.web.open311.service_requests import request_fields, search
-from models.tickets import format_ticket_code, parse_ticket_code
+from gateway.web.open311.media import checked_media_url
+from gateway.web.open311.service_requests import Answering, check_notices, request_fields, search, service_notice
+from models.tickets import parse_ticket_code
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 OPEN311_NAMES = {"text": "description", "address": "address_string", "latitude": "lat", "longitude": "long",
@@ -46,8 +47,22 @@ def _format(fmt: str) -> str:
 
 
 def _language() -> str:
+    """The request's ``locale`` (``en``, ``en_US``, ``id-ID``; or ``lang``), else the city's default language."""
     wanted = (request.values.get("locale") or request.values.get("lang") or "").lower()[:2]
     return wanted if wanted in ("id", "en") else _runtime().settings.default_language
+
+
+def _answering() -> Answering:
+    settings = _runtime().settings
+    return Answering.of(settings, _language(), settings.public_url or request.host_url)
+
+
+@bp.record_once
+def _check_config(state: Any) -> None:
+    """A configured service_notice with an unknown placeholder stops start-up, naming the key."""
+    runtime = state.app.extensions.get("sambat")
+    if runtime is not None:
+        check_notices(runtime.settings.templates, runtime.settings.config_path)
 
 
 @bp.before_request
@@ -155,16 +170,16 @@ def create_request(fmt: str) -> Any:
     idempotency_key = request.headers.get("Idempotency-Key")
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
         raise Open311Error(400, "Idempotency-Key: 1 to 100 visible ASCII characters")
-    extra = {name: form.get(name)[:2000] for name in ("device_id", "account_id", "media_url") if form.get(name)}
+    media_url = checked_media_url(form.get("media_url"))
+    extra = {name: form.get(name)[:2000] for name in ("device_id", "account_id", "address_string") if form.get(name)}
+    extra.update({"media_url": media_url} if media_url else {})
     message = surface_message(submission, "open311", f"key{key_id}:o311:{idempotency_key or uuid.uuid4().hex}",
                          {"api_key": key_name, "open311": extra})
     try:
         filed = file_submission(runtime, submission, message)
     except IdempotencyConflict:
         raise Open311Error(409, "Idempotency-Key: used before for a different request") from None
-    public = (settings.public_url or request.host_url).rstrip("/")
-    notice = (f"Tiket {format_ticket_code(filed.ticket_code)}. Cek status: SMS CEK {filed.ticket_code} "
-              f"atau {public}/tiket/{filed.ticket_code}")
+    notice = service_notice(_answering(), filed.ticket_code)
     return respond([{"service_request_id": filed.ticket_code, "service_notice": notice,
                      "account_id": form.get("account_id") or None}], "service_requests", fmt)
 
@@ -174,10 +189,10 @@ def list_requests(fmt: str) -> Any:
     """Service requests by the spec's filters: service_request_id, service_code, start/end_date, status."""
     fmt = _format(fmt)
     runtime = _runtime()
-    language = _language()
+    answering = _answering()
     with runtime.db.session() as session:
         found = search(session, runtime.settings, request.args)
-        items = [request_fields(session, runtime.settings, complaint, language) for complaint in found]
+        items = [request_fields(session, answering, complaint) for complaint in found]
     return respond(items, "service_requests", fmt)
 
 
@@ -195,5 +210,5 @@ def get_request(request_id: str, fmt: str) -> Any:
         complaint = find_complaint(session, parsed.digits)
         if complaint is None:
             raise Open311Error(404, f"service_request_id {parsed.digits} not found")
-        item = request_fields(session, runtime.settings, complaint, _language())
+        item = request_fields(session, _answering(), complaint)
     return respond([item], "service_requests", fmt)

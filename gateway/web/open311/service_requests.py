@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,15 +12,67 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
+from gateway.complaints.deadlines import WITH_AGENCY
 from gateway.complaints.public import CLOSED_STATUSES, PublicTicket, last_public_note, public_ticket, redact_personal
 from gateway.settings import Category
+from gateway.settings.deadlines import DeadlinePolicy, policy
+from gateway.web.open311.dates import w3_datetime
 from gateway.web.open311.formats import Open311Error
-from models import Complaint, utcnow
-from models.complaint import COMPLAINT_STATUSES
-from models.tickets import parse_ticket_code
+from gateway.web.open311.media import kept_photo_path
+from models import Assignment, Attachment, Complaint, InboundMessage, StatusEvent, utcnow
+from models.complaint import ASSIGNED, COMPLAINT_STATUSES
+from models.tickets import format_ticket_code, parse_ticket_code
 
 MAX_RESULTS = 1000
 MAX_SPAN = timedelta(days=90)
+# service_notice, per language: config.yaml's templates.<language>.open311_notice, else these.
+NOTICE_KEY = "open311_notice"
+NOTICES = {"id": "Tiket {code}. Cek status: SMS CEK {digits} atau {url}",
+           "en": "Ticket {code}. Check status: text CEK {digits} or {url}"}
+NOTICE_FIELDS = {"code", "digits", "url"}
+
+
+@dataclass(frozen=True)
+class Answering:
+    """What every service request in one answer shares: settings, the asked language, Sambat's public address
+    (for the ticket page and photos) and the deadline rules."""
+
+    settings: Any
+    language: str
+    base_url: str
+    rules: DeadlinePolicy
+
+    @classmethod
+    def of(cls, settings: Any, language: str, base_url: str) -> Answering:
+        return cls(settings, language, base_url.rstrip("/"), policy(settings))
+
+
+def notice_template(templates: Any, language: str) -> str:
+    """The service_notice text of a language: config.yaml's, else the built-in one."""
+    return (templates.get(language) or {}).get(NOTICE_KEY) or NOTICES.get(language) or NOTICES["id"]
+
+
+def check_notices(templates: Any, source: str) -> None:
+    """Refuse a configured service_notice with a placeholder other than {code}, {digits} and {url}."""
+    from gateway.settings import ConfigError
+
+    for language, texts in templates.items():
+        template = texts.get(NOTICE_KEY) if isinstance(texts, Mapping) else None
+        if template is None:
+            continue
+        try:
+            names = {name for _, name, _, _ in string.Formatter().parse(str(template)) if name is not None}
+        except ValueError as exc:
+            raise ConfigError(f"{source}: templates.{language}.{NOTICE_KEY}: bad placeholder: {exc}") from None
+        if names - NOTICE_FIELDS:
+            raise ConfigError(f"{source}: templates.{language}.{NOTICE_KEY}: unknown placeholder "
+                              f"{{{sorted(names - NOTICE_FIELDS)[0]}}} (known: code, digits, url)")
+
+
+def service_notice(answering: Answering, ticket_code: str) -> str:
+    """How to follow the ticket, in the asked language: by SMS and on the ticket page."""
+    return notice_template(answering.settings.templates, answering.language).format(
+        code=format_ticket_code(ticket_code), digits=ticket_code, url=f"{answering.base_url}/tiket/{ticket_code}")
 
 
 def service_code_of(settings: Any, complaint: Complaint) -> Category | None:
@@ -28,17 +83,6 @@ def service_code_of(settings: Any, complaint: Complaint) -> Category | None:
     return chosen or next((category for category in known if category.agency is None), None)
 
 
-def w3_datetime(value: str, name: str) -> datetime:
-    """A w3 date-time with its time zone (``2010-01-01T00:00:00Z``), else a 400 naming the parameter."""
-    try:
-        moment = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise Open311Error(400, f"{name}: not a w3 date-time such as 2010-01-01T00:00:00Z: {value[:40]!r}") from None
-    if moment.tzinfo is None:
-        raise Open311Error(400, f"{name}: include the time zone (Z or +07:00): {value[:40]!r}")
-    return moment
-
-
 def search(session: Session, settings: Any, args: Any) -> list[Complaint]:
     """The complaints GET requests asks for, newest first, at most 1000 and within 90 days."""
     query = select(Complaint).order_by(Complaint.created_at.desc(), Complaint.id.desc()).limit(MAX_RESULTS)
@@ -47,8 +91,8 @@ def search(session: Session, settings: Any, args: Any) -> list[Complaint]:
         codes = [parsed.digits for parsed in map(parse_ticket_code, ids) if parsed is not None and parsed.valid]
         return list(session.scalars(query.where(Complaint.ticket_code.in_(codes)))) if codes else []
     start_text, end_text = args.get("start_date"), args.get("end_date")
-    end = w3_datetime(end_text, "end_date") if end_text else None
-    start = w3_datetime(start_text, "start_date") if start_text else None
+    end = w3_datetime(end_text, "end_date", settings.timezone, end=True) if end_text else None
+    start = w3_datetime(start_text, "start_date", settings.timezone) if start_text else None
     if start is None and end is None:
         end = utcnow()
     if start is None:
@@ -100,12 +144,55 @@ def _public_description(complaint: Complaint, settings: Any) -> str:
     return redact_personal(complaint.text, names, settings.phone_region)
 
 
-def request_fields(session: Session, settings: Any, complaint: Complaint, language: str) -> dict[str, Any]:
+def resolve_due(session: Session, rules: DeadlinePolicy, complaint: Complaint) -> datetime | None:
+    """The resolve deadline of the complaint's clock at its agency, or None when no agency has it.
+
+    The clock is the assignment row opened from the status event that gave the complaint to its agency. A
+    complaint the worker routed moments ago has no row until the scheduler's next round: its deadline is
+    computed as that row will hold it.
+    """
+    if complaint.agency_code is None or complaint.status not in WITH_AGENCY:
+        return None
+    assigning = session.scalar(select(StatusEvent).where(
+        StatusEvent.complaint_id == complaint.id, StatusEvent.kind == "status", StatusEvent.to_status == ASSIGNED,
+        StatusEvent.agency_code == complaint.agency_code).order_by(StatusEvent.id.desc()).limit(1))
+    if assigning is None:
+        return None
+    clock = session.scalar(select(Assignment).where(Assignment.event_id == assigning.id))
+    if clock is not None:
+        return clock.resolve_due
+    return rules.due_dates(assigning.created_at, complaint.agency_code, complaint.category)["resolve"]
+
+
+def _open311_record(session: Session, complaint: Complaint) -> dict[str, Any]:
+    """What an Open311 client sent beside the complaint's fields (media_url, address_string ...), else {}."""
+    if complaint.medium != "open311" or complaint.inbound_message_id is None:
+        return {}
+    message = session.get(InboundMessage, complaint.inbound_message_id)
+    return dict(((message.raw or {}).get("open311") or {}) if message is not None else {})
+
+
+def _kept_photo_url(session: Session, answering: Answering, complaint: Complaint, ticket: PublicTicket) -> str | None:
+    """The first photo Sambat keeps for the complaint, when the city publishes them; else None."""
+    if not (ticket.photos and answering.settings.open311.publish_descriptions):
+        return None
+    path = session.scalar(select(Attachment.path).where(Attachment.complaint_id == complaint.id)
+                          .order_by(Attachment.id).limit(1))
+    return f"{answering.base_url}{kept_photo_path(path)}" if path else None
+
+
+def request_fields(session: Session, answering: Answering, complaint: Complaint) -> dict[str, Any]:
     """One service request with the spec's fields, in its order."""
+    settings, language = answering.settings, answering.language
     ticket: PublicTicket = public_ticket(session, complaint, settings.statuses, language)
     category = service_code_of(settings, complaint)
     zone = ZoneInfo(settings.timezone)
     publish = settings.open311.publish_descriptions
+    sent = _open311_record(session, complaint)
+    due = resolve_due(session, answering.rules, complaint)
+    address = complaint.address if sent.get("address_string") else None
+    if address is None and ticket.kelurahan_label:
+        address = f"{ticket.kelurahan_label}, {settings.city}"
     return {
         "service_request_id": complaint.ticket_code,
         "status": "closed" if ticket.closed else "open",
@@ -114,14 +201,14 @@ def request_fields(session: Session, settings: Any, complaint: Complaint, langua
         "service_code": category.code if category else None,
         "description": _public_description(complaint, settings) if publish else None,
         "agency_responsible": ticket.agency_name,
-        "service_notice": None,
+        "service_notice": service_notice(answering, complaint.ticket_code),
         "requested_datetime": complaint.created_at.astimezone(zone).isoformat(timespec="seconds"),
         "updated_datetime": complaint.updated_at.astimezone(zone).isoformat(timespec="seconds"),
-        "expected_datetime": None,
-        "address": f"{ticket.kelurahan_label}, {settings.city}" if ticket.kelurahan_label else None,
+        "expected_datetime": due.astimezone(zone).isoformat(timespec="seconds") if due else None,
+        "address": address,
         "address_id": ticket.kelurahan,
         "zipcode": None,
         "lat": complaint.latitude if publish else None,
         "long": complaint.longitude if publish else None,
-        "media_url": None,
+        "media_url": sent.get("media_url") or _kept_photo_url(session, answering, complaint, ticket),
     }

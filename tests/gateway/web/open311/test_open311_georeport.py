@@ -174,3 +174,35 @@ def test_published_descriptions_hide_what_names_the_citizen(web_stack: Stack, mo
     # The ticket page shows no text at all, so nothing of this reaches it either.
     page = web_stack.client.get(f"/tiket/{code}").get_data(as_text=True)
     assert "Andi" not in page and "3456" not in page and "berlubang" not in page
+
+
+def test_expected_datetime_is_the_resolve_deadline_of_the_agency_holding_it(web_stack: Stack) -> None:
+    """Routed: the deadline of the clock (computed as the scheduler will open it); moved to another agency: that
+    agency's new deadline; back in review or rejected: none."""
+    key = new_api_key(web_stack)
+    code = post_request(web_stack, key, service_code="lampu-jalan", address_string="Jl. Kawi",
+                        description="PJU mati tiga tiang").json[0]["service_request_id"]
+
+    def expected() -> str | None:
+        return web_stack.client.get(f"{BASE}/requests/{code}.json").json[0]["expected_datetime"]
+
+    first = expected()
+    assert first is not None and first.endswith("+07:00")
+    with web_stack.runtime.db.session() as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.ticket_code == code))
+        change_status(session, web_stack.runtime, complaint, "new", actor="admin@dishub", agency_code=None,
+                      note="Bukan wewenang", notify=False)
+        session.commit()
+    assert expected() is None
+    with web_stack.runtime.db.session() as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.ticket_code == code))
+        change_status(session, web_stack.runtime, complaint, "assigned", actor="admin@kominfo", agency_code="DLH",
+                      notify=False)
+        session.commit()
+    again = expected()
+    assert again is not None and datetime.fromisoformat(again) >= datetime.fromisoformat(first)
+    with web_stack.runtime.db.session() as session:
+        complaint = session.scalar(select(Complaint).where(Complaint.ticket_code == code))
+        change_status(session, web_stack.runtime, complaint, "rejected", actor="admin@kominfo", notify=False)
+        session.commit()
+    assert expected() is None

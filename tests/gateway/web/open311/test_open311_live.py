@@ -7,6 +7,7 @@ from xml.etree import ElementTree
 
 import pytest
 import requests
+from georeport import GeoReport
 
 from tests.gateway.web.api.test_api_live import api_key
 from tests.support.live import Up
@@ -34,6 +35,13 @@ def test_civic_app_discovers_reports_and_follows_a_request(live_app: Up, postgre
     [item] = requests.get(f"{endpoint}/requests/{code}.json", timeout=10).json()
     assert (item["status"], item["service_code"], item["agency_responsible"]) == ("open", "lampu-jalan",
                                                                                  "Dinas Perhubungan")
+    # A GeoReport client reads it back from the running server, in both formats.
+    client = GeoReport(endpoint, jurisdiction="malangkota.go.id")
+    assert client.get_service_request(code) == item
+    assert item["address"] == "Jl. Ijen depan museum" and item["expected_datetime"].endswith("+07:00")
+    assert item["service_notice"].endswith(f"Cek status: SMS CEK {code} atau {live_app.url('/tiket/')}{code}")
+    xml_item = GeoReport(endpoint, jurisdiction="malangkota.go.id", output_format="xml").get_service_request(code)
+    assert (xml_item["address"], xml_item["expected_datetime"]) == (item["address"], item["expected_datetime"])
     listed = requests.get(f"{endpoint}/requests.json", params={"status": "open", "service_code": "lampu-jalan"},
                           timeout=10).json()
     assert [request["service_request_id"] for request in listed] == [code]
