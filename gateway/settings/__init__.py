@@ -28,6 +28,7 @@ from pydantic import BaseModel, PrivateAttr, SecretStr, ValidationError, field_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 import router
+from router.learning import LearningError, LearningSettings
 from channels.android_sms import AndroidSmsSettings
 from channels.config import Section, parse_rate, setting, whole
 from channels.email.settings import ImapSettings, MailSettings, SmtpSettings
@@ -124,6 +125,7 @@ class Settings(BaseSettings):
     agencies: Any = setting(None, description="the agencies (read by router/)")
 
     _routing: Any = PrivateAttr(default=None)
+    _learning: LearningSettings | None = PrivateAttr(default=None)
     _context: _Context | None = PrivateAttr(default=None)
 
     @classmethod
@@ -232,6 +234,13 @@ class Settings(BaseSettings):
             object.__setattr__(self, "deadlines", policy)
         except ValueError as exc:
             problems.append(str(exc))
+        try:
+            learning = self.router.get("learning") if isinstance(self.router, Mapping) else None
+            object.__setattr__(self, "_learning", LearningSettings.from_mapping(learning))
+        except LearningError as exc:
+            problems.append(str(exc))
+        except TypeError as exc:  # a key of the right name with a value the dataclass cannot take
+            problems.append(f"router.learning: {exc}")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -249,6 +258,11 @@ class Settings(BaseSettings):
     def routing(self) -> Any:
         """The router's compiled table (``router:`` and ``agencies:``), built once."""
         return self._routing
+
+    @property
+    def learning(self) -> LearningSettings:
+        """``router.learning``: whether and when the learned model decides (``router.learning.LearningSettings``)."""
+        return self._learning or LearningSettings()
 
     @property
     def categories(self) -> tuple[Category, ...]:
