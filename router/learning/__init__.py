@@ -13,6 +13,8 @@ Pure functions over text, config and examples (no database, nothing of the proje
 from __future__ import annotations
 
 import importlib
+import sys
+import types
 from typing import Any
 
 # Names are imported on first use (PEP 562): settings and archives need no scikit-learn, which takes seconds.
@@ -44,3 +46,15 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """Importing a submodule binds it on its package; ``decide`` and ``evaluate`` must stay the functions."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _MODULE:
+            return  # the submodule stays reachable as sys.modules["router.learning.<name>"]
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
