@@ -195,14 +195,15 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
     if decision.model is not None:
         similar = " ".join(f"{s.ref} -> {s.agency}" for s in decision.similar[:3])
         evidence = f"{evidence}; model {decision.model}" + (f"; mirip {similar}" if similar else "")
-    agency_code = decision.agency
+    agency_code, routing = decision.agency, decision.to_dict()
     if decision.review_reason == "inactive":
-        # The super-admin deactivated this agency in the console: a person decides where it goes.
-        evidence = f"{evidence}; {decision.top} inactive"
+        # The super-admin deactivated this agency in the console: a person decides where it goes. The routing
+        # keeps the router's choice (with review_reason "inactive").
+        evidence, routing["agency"] = f"{evidence}; {decision.top} inactive", decision.top
     complaint = Complaint(
         ticket_code=_unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
         contact_id=contact.id if contact is not None else None, inbound_message_id=message.id, status=NEW,
-        routing=decision.to_dict(), category=details.category, kelurahan=details.kelurahan, address=details.address,
+        routing=routing, category=details.category, kelurahan=details.kelurahan, address=details.address,
         latitude=details.latitude, longitude=details.longitude,
     )
     session.add(complaint)
