@@ -32,24 +32,23 @@ _last_check = {"at": float("-inf")}
 @contextmanager
 def training_lock(runtime: Runtime) -> Iterator[bool]:
     """Yield True while this process holds the training lock, False when another holds it (never waits)."""
-    if not _local.acquire(blocking=False):
-        yield False
+    if runtime.db.engine.dialect.name != "postgresql":
+        held = _local.acquire(blocking=False)
+        try:
+            yield held
+        finally:
+            if held:
+                _local.release()
         return
-    try:
-        if runtime.db.engine.dialect.name != "postgresql":
-            yield True
-            return
-        with runtime.db.engine.connect() as connection:
-            held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar())
-            connection.commit()
-            try:
-                yield held
-            finally:
-                if held:
-                    connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
-                    connection.commit()
-    finally:
-        _local.release()
+    with runtime.db.engine.connect() as connection:
+        held = bool(connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar())
+        connection.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": LOCK_KEY})
+                connection.commit()
 
 
 def retrain_if_due(runtime: Runtime) -> str | None:

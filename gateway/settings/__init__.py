@@ -28,7 +28,6 @@ from pydantic import BaseModel, PrivateAttr, SecretStr, ValidationError, field_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 import router
-from router.learning import LearningError, LearningSettings
 from channels.android_sms import AndroidSmsSettings
 from channels.config import Section, parse_rate, setting, whole
 from channels.email.settings import ImapSettings, MailSettings, SmtpSettings
@@ -57,6 +56,7 @@ from gateway.settings.sources import (
     parse_config,
     read_config,
 )
+from router.learning import LearningError, LearningSettings
 
 __all__ = ["Category", "ConfigError", "DeadlinePolicy", "Settings", "load_settings"]
 
