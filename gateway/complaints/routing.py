@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from gateway.complaints.learning import counted_since, training_examples
 from gateway.runtime import Runtime
+from gateway.settings import Settings
 from models import Agency, RouterModel
 from router.learning import LearnedDecision, LearningSettings, decide, dumps, loads, train
 
@@ -29,7 +30,7 @@ CHECK_SECONDS = 10.0
 
 @dataclass
 class _Loaded:
-    key: tuple[str, int] | None = None  # (database url, model row id)
+    key: tuple[int, str] | None = None  # (model row id, version) of the loaded model
     model: Any = None
     checked: float = float("-inf")
 
@@ -44,18 +45,18 @@ class ModelCache:
 
     def current(self, session: Session, runtime: Runtime) -> Any:
         """Return the newest model (``router.learning.LearnedModel``) of the runtime's database, or None."""
-        url = runtime.db.url
         with self._lock:
-            loaded = self._loaded.setdefault(url, _Loaded())
+            loaded = self._loaded.setdefault(runtime.db.url, _Loaded())
             if time.monotonic() - loaded.checked < self.check_seconds:
                 return loaded.model
-            newest = session.scalar(select(RouterModel.id).order_by(RouterModel.id.desc()).limit(1))
+            newest = session.execute(select(RouterModel.id, RouterModel.version)
+                                     .order_by(RouterModel.id.desc()).limit(1)).first()
             loaded.checked = time.monotonic()
             if newest is None:
                 loaded.key, loaded.model = None, None
-            elif loaded.key != (url, newest):
-                row = session.get(RouterModel, newest)
-                loaded.model, loaded.key = loads(row.data, runtime.settings.routing), (url, newest)
+            elif loaded.key != tuple(newest):
+                row = session.get(RouterModel, newest[0])
+                loaded.model, loaded.key = loads(row.data, runtime.settings.routing), tuple(newest)
             return loaded.model
 
     def forget(self) -> None:
@@ -96,7 +97,7 @@ def retrain_due(session: Session, settings: LearningSettings) -> bool:
     return arrived >= settings.retrain_every
 
 
-def train_and_store(session: Session, runtime: Runtime) -> tuple[RouterModel, bool]:
+def train_and_store(session: Session, settings: Settings) -> tuple[RouterModel, bool]:
     """Train on every example in the database and store the model; the caller commits.
 
     Returns:
@@ -106,7 +107,7 @@ def train_and_store(session: Session, runtime: Runtime) -> tuple[RouterModel, bo
         router.learning.LearningError: too few agencies among the examples.
     """
     examples, last_id = training_examples(session)
-    model = train(examples, runtime.settings.routing, runtime.settings.learning)
+    model = train(examples, settings.routing, settings.learning)
     existing = session.scalar(select(RouterModel).where(RouterModel.version == model.version))
     if existing is not None:
         existing.last_example_id = max(existing.last_example_id, last_id)
