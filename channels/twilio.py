@@ -285,7 +285,8 @@ def fetch_media(settings: Any, url: str, max_bytes: int) -> FetchedMedia:
         MediaFetchError: too_large and not_found are final; unavailable (network, 5xx, 429) and refused
             (401/403: credentials, which an operator may fix) are worth another try.
     """
-    auth = (settings.sms.twilio_account_sid, settings.secret("sms.twilio_auth_token")) if _is_twilio_host(settings, url) else None
+    token = settings.secret("sms.twilio_auth_token")
+    auth = (settings.sms.twilio_account_sid, token) if _is_twilio_host(settings, url) else None
     try:
         with requests.get(url, auth=auth if auth and all(auth) else None, stream=True,
                           timeout=settings.outbox.send_timeout, headers={"Accept": "*/*"}) as response:

@@ -17,6 +17,7 @@ Schema::
     agencies:
       - code: DPUPRPKP        # ^[A-Z][A-Z0-9-]{1,31}$, unique
         name: Dinas Pekerjaan Umum ...
+        aliases: [DPU, Dinas PU]  # other names in an archive (old names of merged agencies); optional
         keywords:             # keyword or phrase: weight > 0 (optional)
           jalan berlubang: 3
         negative:             # keyword: weight subtracted from this agency; consumes its words (optional)
@@ -178,6 +179,12 @@ def _read_agencies(reader: _Reader, node: yaml.Node) -> list[tuple[Agency, dict[
         if not isinstance(name, str) or not name.strip():
             raise reader.fail(fields.get("name", entry), f"{where}.name: must be a non-empty string")
         terms = {kind: _read_terms(reader, fields.get(kind), f"{where}.{kind}") for kind in ("keywords", "negative")}
+        if "aliases" in fields:  # other names of the agency (old names of merged agencies): read by the archive import
+            aliases = reader.value(fields["aliases"])
+            aliases = [aliases] if isinstance(aliases, str) else aliases
+            if aliases is not None and not (isinstance(aliases, list)
+                                            and all(isinstance(a, str) and a.strip() for a in aliases)):
+                raise reader.fail(fields["aliases"], f"{where}.aliases: must be a list of non-empty names")
         agency = Agency(code, name.strip(), terms["keywords"], terms["negative"], entry.start_mark.line + 1)
         agencies.append((agency, fields))
     return agencies

@@ -18,6 +18,7 @@ from gateway.cli.apikeys import apikeys
 from gateway.cli.common import DEFAULT_SQLITE, _configure_logging, _local_settings, _settings, _with
 from gateway.cli.config import config
 from gateway.cli.route import route_command
+from gateway.cli.router import router_group
 from gateway.cli.users import users
 from gateway.settings import Settings
 
@@ -243,4 +244,5 @@ def db_upgrade(revision: str) -> None:
 main.add_command(apikeys)
 main.add_command(users)
 main.add_command(route_command, name="route")
+main.add_command(router_group, name="router")
 main.add_command(config)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.complaints import learning
 from gateway.complaints.audit import complaint_state, record, ticket
 from gateway.complaints.deadlines import OPEN_STATUSES, sync_assignment
 from gateway.complaints.deadlines import assign as assign_to_agency
@@ -52,6 +53,7 @@ def assign(session: Session, runtime: Runtime, actor: User, complaint: Complaint
         raise ActionError(f"Tiket {ticket(complaint)} sudah di {agency_code}.")
     before = complaint_state(complaint)
     event, _ = assign_to_agency(session, runtime, complaint, agency_code, actor.email, note=agency.name)
+    learning.assigned(session, complaint, agency_code)
     record(session, actor, "complaint.assign", "complaint", ticket(complaint), before, complaint_state(complaint))
     return _finish(session, runtime, complaint, event)
 
@@ -131,6 +133,8 @@ def bounce(session: Session, runtime: Runtime, actor: User, complaint: Complaint
                              notify=False)
     # Not a public answer: kept out of the ticket page; the agency that sent it back is kept on the event.
     event.kind, event.agency_code = "bounce", agency
+    if agency:
+        learning.bounced(session, complaint, agency)
     record(session, actor, "complaint.bounce", "complaint", ticket(complaint), before,
            {**complaint_state(complaint), "reason": reason})
     return _finish(session, runtime, complaint, event)

@@ -20,13 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-import router
 from channels.base import InboundMessage
 from channels.photos import remove_files, store_photos
 from channels.web import Submission
 from gateway.complaints.deadlines import assign
 from gateway.complaints.outbox import add_message
 from gateway.complaints.replies import render
+from gateway.complaints.routing import route_complaint
 from gateway.complaints.status import change_status
 from gateway.runtime import HIGH, Runtime
 from models import Agency, Attachment, Complaint, Contact, Outbox, utcnow
@@ -190,16 +190,20 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
         WhatsApp, on its channel), ``email``, ``opted_out`` or ``none``.
     """
     details = details or Details()
-    decision = router.route(text, runtime.settings.routing)
+    decision = route_complaint(session, runtime, text)
     evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
-    agency_code = decision.agency
-    if agency_code is not None and not agency_accepts(session, agency_code):
-        # The super-admin deactivated this agency in the console: a person decides where it goes.
-        agency_code, evidence = None, f"{evidence}; {decision.agency} inactive"
+    if decision.model is not None:
+        similar = " ".join(f"{s.ref} -> {s.agency}" for s in decision.similar[:3])
+        evidence = f"{evidence}; model {decision.model}" + (f"; mirip {similar}" if similar else "")
+    agency_code, routing = decision.agency, decision.to_dict()
+    if decision.review_reason == "inactive":
+        # The super-admin deactivated this agency in the console: a person decides where it goes. The routing
+        # keeps the router's choice (with review_reason "inactive").
+        evidence, routing["agency"] = f"{evidence}; {decision.top} inactive", decision.top
     complaint = Complaint(
         ticket_code=_unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
         contact_id=contact.id if contact is not None else None, inbound_message_id=message.id, status=NEW,
-        routing=decision.to_dict(), category=details.category, kelurahan=details.kelurahan, address=details.address,
+        routing=routing, category=details.category, kelurahan=details.kelurahan, address=details.address,
         latitude=details.latitude, longitude=details.longitude,
     )
     session.add(complaint)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway.complaints import learning
 from gateway.complaints.outbox import add_message
 from gateway.complaints.replies import render, status_text
 from gateway.runtime import DEFAULT, Runtime
 from models import Complaint, ComplaintMerge, Contact, InboundMessage, Outbox, StatusEvent, utcnow
-from models.complaint import COMPLAINT_STATUSES
+from models.complaint import ACKNOWLEDGED, COMPLAINT_STATUSES, RESOLVED
 from models.tickets import format_ticket_code
 
 _UNCHANGED = object()
@@ -49,6 +50,8 @@ def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_s
     complaint.status, complaint.updated_at = to_status, utcnow()
     session.add(event)
     session.flush()
+    if to_status in (ACKNOWLEDGED, RESOLVED):  # the agency took it: an example for the router to learn from
+        learning.accepted(session, complaint)
     if not notify:
         return event, None
     row = _write_update(session, runtime, complaint, event)

@@ -19,6 +19,7 @@ from gateway.complaints.devices import device_work
 from gateway.complaints.reminders import deadline_work
 from gateway.jobs.media import sweep_media
 from gateway.jobs.outbox import send_outbound
+from gateway.jobs.retrain import maybe_retrain
 from gateway.runtime import Runtime
 from models import InboundMessage, Outbox, utcnow
 from models.message import CLAIMED, PENDING, RETRY
@@ -86,6 +87,7 @@ def run_forever(runtime: Runtime, interval: float = 5.0, stop: threading.Event |
             sweep_once(runtime)
             deadline_work(runtime)  # reminders and escalation (issue 4), at most once a minute
             device_work(runtime)  # an e-mail when the SMS phones go quiet while messages wait, once a minute
+            maybe_retrain(runtime)  # the router's model, when enough new examples arrived (issue 12)
         except Exception:  # noqa: BLE001 - keep the scheduler alive through a database blip
             log.exception("sweep failed; trying again in %ss", interval)
         stop.wait(max(0.0, interval - (time.monotonic() - started)))

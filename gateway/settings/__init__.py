@@ -58,6 +58,7 @@ from gateway.settings.sources import (
     parse_config,
     read_config,
 )
+from router.learning import LearningError, LearningSettings
 
 __all__ = ["Category", "ConfigError", "DeadlinePolicy", "Settings", "load_settings"]
 
@@ -128,6 +129,7 @@ class Settings(BaseSettings):
 
     _routing: Any = PrivateAttr(default=None)
     _deadline_policy: DeadlinePolicy | None = PrivateAttr(default=None)
+    _learning: LearningSettings | None = PrivateAttr(default=None)
     _context: _Context | None = PrivateAttr(default=None)
 
     @classmethod
@@ -241,6 +243,13 @@ class Settings(BaseSettings):
             self._deadline_policy = policy
         except ValueError as exc:
             problems.append(str(exc))
+        try:
+            learning = self.router.get("learning") if isinstance(self.router, Mapping) else None
+            object.__setattr__(self, "_learning", LearningSettings.from_mapping(learning))
+        except LearningError as exc:
+            problems.append(str(exc))
+        except TypeError as exc:  # a key of the right name with a value the dataclass cannot take
+            problems.append(f"router.learning: {exc}")
         if problems:
             raise ValueError("\n".join(problems))
         return self
@@ -264,6 +273,11 @@ class Settings(BaseSettings):
         """The ``deadlines:`` section, checked and read into working days per agency and category."""
         assert self._deadline_policy is not None
         return self._deadline_policy
+
+    @property
+    def learning(self) -> LearningSettings:
+        """``router.learning``: whether and when the learned model decides (``router.learning.LearningSettings``)."""
+        return self._learning or LearningSettings()
 
     @property
     def categories(self) -> tuple[Category, ...]:

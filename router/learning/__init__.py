@@ -10,26 +10,51 @@ Pure functions over text, config and examples (no database, nothing of the proje
     print(evaluate(examples, table, folds=5).to_text())                       # keywords / model / combined
 """
 
-from router.learning.archive import (
-    AgencyRef,
-    ArchiveError,
-    ArchiveReading,
-    ArchiveRow,
-    UnknownAgency,
-    agencies_from_config,
-    read_archive,
-)
-from router.learning.curve import CurvePoint, curve_table, learning_curve
-from router.learning.decide import LearnedDecision, Similar, decide, uses_model
-from router.learning.evaluate import evaluate, examples_from_rows
-from router.learning.model import LearnedModel, train
-from router.learning.report import Evaluation, Scores
-from router.learning.serialize import TRUSTED_TYPES, ModelFormatError, dumps, loads, metadata
-from router.learning.settings import Example, LearningError, LearningSettings, content_hash
+from __future__ import annotations
 
-__all__ = [
-    "AgencyRef", "ArchiveError", "ArchiveReading", "ArchiveRow", "CurvePoint", "Evaluation", "Example",
-    "LearnedDecision", "LearnedModel", "LearningError", "LearningSettings", "ModelFormatError", "Scores", "Similar",
-    "TRUSTED_TYPES", "UnknownAgency", "agencies_from_config", "content_hash", "curve_table", "decide", "dumps",
-    "evaluate", "examples_from_rows", "learning_curve", "loads", "metadata", "read_archive", "train", "uses_model",
-]
+import importlib
+import sys
+import types
+from typing import Any
+
+# Names are imported on first use (PEP 562): settings and archives need no scikit-learn, which takes seconds.
+_WHERE = {
+    "archive": ("AgencyRef", "ArchiveError", "ArchiveReading", "ArchiveRow", "UnknownAgency", "agencies_from_config",
+                "read_archive"),
+    "curve": ("CurvePoint", "curve_table", "learning_curve"),
+    "decide": ("LearnedDecision", "Similar", "decide", "uses_model"),
+    "evaluate": ("evaluate", "examples_from_rows"),
+    "model": ("LearnedModel", "train"),
+    "report": ("Evaluation", "Scores"),
+    "serialize": ("TRUSTED_TYPES", "ModelFormatError", "dumps", "loads", "metadata"),
+    "settings": ("Example", "LearningError", "LearningSettings", "content_hash"),
+}
+_MODULE = {name: module for module, names in _WHERE.items() for name in names}
+
+__all__ = sorted(_MODULE)
+
+
+def __getattr__(name: str) -> Any:
+    """Import ``name`` from its module the first time it is asked for."""
+    module = _MODULE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'router.learning' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"router.learning.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    """Importing a submodule binds it on its package; ``decide`` and ``evaluate`` must stay the functions."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and name in _MODULE:
+            return  # the submodule stays reachable as sys.modules["router.learning.<name>"]
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

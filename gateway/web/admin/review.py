@@ -70,9 +70,13 @@ def _candidates(complaint: Complaint, agencies: dict[str, str]) -> list[dict[str
     routing = complaint.routing or {}
     found = [{"agency": c.get("agency"), "score": c.get("score"), "matched": c.get("matched") or []}
              for c in routing.get("candidates") or [] if c.get("agency") in agencies]
+    similar = [s for s in routing.get("similar") or [] if isinstance(s, dict)]
+    for candidate in found:  # up to three similar past complaints (the learned model's) beside each candidate
+        candidate["similar"] = [s for s in similar if s.get("agency") == candidate["agency"]][:3]
     category = current_app.extensions["sambat"].settings.intake.category(complaint.category or "")
     if category and category.agency in agencies and all(c["agency"] != category.agency for c in found):
-        found.append({"agency": category.agency, "score": None, "matched": [f"kategori: {category.name()}"]})
+        found.append({"agency": category.agency, "score": None, "matched": [f"kategori: {category.name()}"],
+                      "similar": []})
     return found
 
 

@@ -51,6 +51,7 @@ def test_json(config: Path) -> None:
         "confidence": 0.8571,
         "matched": ["sampah", "tps"],
         "candidates": [{"agency": "DLH", "score": 6.0, "matched": ["sampah", "tps"]}],
+        "similar": [], "model": None,
     }
 
 
@@ -60,7 +61,7 @@ def test_stdin_one_json_object_per_line(config: Path) -> None:
     assert result.exit_code == 0
     decisions = [json.loads(line) for line in result.output.splitlines()]
     assert [d["agency"] for d in decisions] == ["DISHUB", None, None, "DLH"]
-    assert all(set(d) == {"agency", "confidence", "matched", "candidates"} for d in decisions)
+    assert all(set(d) == {"agency", "confidence", "matched", "candidates", "similar", "model"} for d in decisions)
 
 
 def test_review_queue_in_text_mode(config: Path) -> None:

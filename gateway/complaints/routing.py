@@ -1,0 +1,120 @@
+"""The router's decision with the city's learned model, and the models: trained, stored, picked up.
+
+:func:`route_complaint` decides for :func:`gateway.complaints.intake.file_complaint`: the keyword router alone
+while learning is off or the newest model has fewer than ``router.learning.min_examples`` examples, else the
+combined model (``router.learning.decide``); inactive agencies and out-of-scope terms still send it to review.
+
+Each process keeps the model it loaded (:class:`ModelCache`) and asks the database for the newest version at
+most every ``CHECK_SECONDS``: a worker picks up a model trained elsewhere without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from gateway.complaints.learning import counted_since, training_examples
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from models import Agency, RouterModel
+from router.learning import LearnedDecision, LearningSettings, decide, dumps, loads, train
+
+CHECK_SECONDS = 10.0
+
+
+@dataclass
+class _Loaded:
+    key: tuple[int, str] | None = None  # (model row id, version) of the loaded model
+    model: Any = None
+    checked: float = float("-inf")
+
+
+class ModelCache:
+    """The newest stored model of one database, loaded once per version, checked every ``check_seconds``."""
+
+    def __init__(self, check_seconds: float = CHECK_SECONDS) -> None:
+        self.check_seconds = check_seconds
+        self._loaded: dict[str, _Loaded] = {}
+        self._lock = threading.Lock()
+
+    def current(self, session: Session, runtime: Runtime) -> Any:
+        """Return the newest model (``router.learning.LearnedModel``) of the runtime's database, or None."""
+        with self._lock:
+            loaded = self._loaded.setdefault(runtime.db.url, _Loaded())
+            if time.monotonic() - loaded.checked < self.check_seconds:
+                return loaded.model
+            newest = session.execute(select(RouterModel.id, RouterModel.version)
+                                     .order_by(RouterModel.id.desc()).limit(1)).first()
+            loaded.checked = time.monotonic()
+            if newest is None:
+                loaded.key, loaded.model = None, None
+            elif loaded.key != tuple(newest):
+                row = session.get(RouterModel, newest[0])
+                loaded.model, loaded.key = loads(row.data, runtime.settings.routing), tuple(newest)
+            return loaded.model
+
+    def forget(self) -> None:
+        """Drop every loaded model (the next call reads the database)."""
+        with self._lock:
+            self._loaded.clear()
+
+
+models = ModelCache()
+
+
+def active_agencies(session: Session) -> set[str]:
+    """The codes of agencies that take complaints now."""
+    return set(session.scalars(select(Agency.code).where(Agency.active.is_(True))))
+
+
+def route_complaint(session: Session, runtime: Runtime, text: str) -> LearnedDecision:
+    """Decide where a complaint goes: keywords alone, or with the city's model when it may decide."""
+    settings: LearningSettings = runtime.settings.learning
+    model = models.current(session, runtime) if settings.enabled else None
+    return decide(text, runtime.settings.routing, model, settings, active=active_agencies(session))
+
+
+def newest_model(session: Session) -> RouterModel | None:
+    """The newest stored model row, or None."""
+    return session.scalar(select(RouterModel).order_by(RouterModel.id.desc()).limit(1))
+
+
+def retrain_due(session: Session, settings: LearningSettings) -> bool:
+    """True when learning is on and ``retrain_every`` counted examples arrived since the newest model (with no
+    model yet: when there are at least ``min_examples`` of them, and ``retrain_every``)."""
+    if not settings.enabled:
+        return False
+    newest = newest_model(session)
+    arrived = counted_since(session, newest.last_example_id if newest is not None else 0)
+    if newest is None and arrived < settings.min_examples:
+        return False
+    return arrived >= settings.retrain_every
+
+
+def train_and_store(session: Session, settings: Settings) -> tuple[RouterModel, bool]:
+    """Train on every example in the database and store the model; the caller commits.
+
+    Returns:
+        The model row, and whether it is new (False: a model of exactly these examples was stored already).
+
+    Raises:
+        router.learning.LearningError: too few agencies among the examples.
+    """
+    examples, last_id = training_examples(session)
+    model = train(examples, settings.routing, settings.learning)
+    existing = session.scalar(select(RouterModel).where(RouterModel.version == model.version))
+    if existing is not None:
+        existing.last_example_id = max(existing.last_example_id, last_id)
+        return existing, False
+    row = RouterModel(version=model.version, example_count=model.example_count, last_example_id=last_id,
+                      threshold=float(model.threshold),
+                      figures=json.loads(json.dumps(model.metadata, default=float)), data=dumps(model))
+    session.add(row)
+    session.flush()
+    return row, True
