@@ -7,7 +7,21 @@ from pydantic import SecretStr, field_validator
 from channels.config import MAIL_TLS, Section, mail_address, parse_listen, setting
 
 
-class MailSettings(Section):
+class _MailServer(Section):
+    """What a mail server's section checks alike: the TLS mode and the port (its keys are the subclass's)."""
+
+    @field_validator("tls", check_fields=False)
+    @classmethod
+    def _tls(cls, value: str) -> str:
+        return tls_mode(value)
+
+    @field_validator("port", check_fields=False)
+    @classmethod
+    def _port(cls, value: int) -> int:
+        return port_number(value)
+
+
+class MailSettings(_MailServer):
     """``mail:``: outbound e-mail over SMTP (none: printed by the console provider)."""
 
     host: str | None = setting(None, env="SAMBAT_MAIL_HOST")
@@ -17,16 +31,6 @@ class MailSettings(Section):
     tls: str = setting("starttls", env="SAMBAT_MAIL_TLS", description="starttls, ssl or none")
     sender: str = setting("Sambat <sambat@localhost>", env="SAMBAT_MAIL_FROM", alias="from")
     max_mb: float = setting(35, description="larger mails are refused by the listener")
-
-    @field_validator("tls")
-    @classmethod
-    def _tls(cls, value: str) -> str:
-        return tls_mode(value)
-
-    @field_validator("port")
-    @classmethod
-    def _port(cls, value: int) -> int:
-        return port_number(value)
 
     @field_validator("sender")
     @classmethod
@@ -64,7 +68,7 @@ class SmtpSettings(Section):
         return value
 
 
-class ImapSettings(Section):
+class ImapSettings(_MailServer):
     """``imap:``: take complaints from an existing mailbox (``sambat imap``)."""
 
     host: str | None = setting(None, env="SAMBAT_IMAP_HOST")
@@ -75,16 +79,6 @@ class ImapSettings(Section):
     folder: str = setting("INBOX")
     interval: float = setting(60, description="seconds between polls when the server has no IDLE")
 
-    @field_validator("tls")
-    @classmethod
-    def _tls(cls, value: str) -> str:
-        return tls_mode(value)
-
-    @field_validator("port")
-    @classmethod
-    def _port(cls, value: int) -> int:
-        return port_number(value)
-
     @field_validator("interval")
     @classmethod
     def _interval(cls, value: float) -> float:
@@ -94,12 +88,14 @@ class ImapSettings(Section):
 
 
 def tls_mode(value: str) -> str:
+    """A validator body: ``starttls``, ``ssl`` or ``none``."""
     if value not in MAIL_TLS:
         raise ValueError(f"must be one of {', '.join(MAIL_TLS)}, got {value!r}")
     return value
 
 
 def port_number(value: int) -> int:
+    """A validator body: a port number (not a bool) from 1 to 65535."""
     if isinstance(value, bool) or not 0 < value < 65536:
         raise ValueError(f"must be a port number 1-65535, got {value!r}")
     return value
