@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -173,6 +174,17 @@ def _sync_agencies_once(runtime: Runtime) -> None:
 
 
 _installed: Runtime | None = None
+_last_runs: dict[tuple[str, int], float] = {}
+
+
+def due(work: str, runtime: Runtime, interval: float) -> bool:
+    """True at most once per ``interval`` seconds for one kind of timed work of one runtime (the scheduler's
+    sweep runs every few seconds; deadline and device checks need only run once a minute)."""
+    key, now = (work, id(runtime)), time.monotonic()
+    if now - _last_runs.get(key, 0.0) < interval:
+        return False
+    _last_runs[key] = now
+    return True
 
 
 def install(runtime: Runtime | None) -> None:

@@ -15,7 +15,6 @@ the key. A device heard again ends the silence; the next one has a new key.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -26,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from channels import registry
 from gateway.complaints.outbox import add_message
-from gateway.runtime import DEFAULT, Runtime
+from gateway.runtime import DEFAULT, Runtime, due
 from models import STATUS_RANK, Device, DeviceAlert, Outbox, User, utcnow
 from models.user import SUPER_ADMIN
 
@@ -37,7 +36,6 @@ INTERVAL = 60.0  # seconds between checks in one scheduler process
 WAITING = tuple(status for status, rank in STATUS_RANK.items() if rank < STATUS_RANK["sent"])
 # A message this fresh may simply be on its way through a live phone: it does not count as waiting yet.
 WAITING_GRACE = timedelta(minutes=2)
-_last_run: dict[int, float] = {}
 
 
 @dataclass(frozen=True)
@@ -89,10 +87,8 @@ def device_statuses(session: Session, settings: Any, now: datetime | None = None
 
 def device_work(runtime: Runtime, interval: float = INTERVAL) -> SilenceResult | None:
     """Called on every scheduler sweep: runs :func:`check_silence` at most once per ``interval`` seconds."""
-    last = _last_run.get(id(runtime), 0.0)
-    if time.monotonic() - last < interval:
+    if not due("devices", runtime, interval):
         return None
-    _last_run[id(runtime)] = time.monotonic()
     return check_silence(runtime)
 
 

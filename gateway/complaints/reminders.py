@@ -12,7 +12,6 @@ whose insert wins sends, the others hit the key and send nothing. No lock is rel
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 from channels.email import NAME as EMAIL
 from gateway.complaints.deadlines import sync_unclocked
 from gateway.complaints.outbox import add_message
-from gateway.runtime import DEFAULT, Runtime
+from gateway.runtime import DEFAULT, Runtime, due
 from gateway.settings.deadlines import STAGES, DeadlinePolicy, policy
 from models import Assignment, Complaint, DeadlineAlert, User, utcnow
 from models.tickets import format_ticket_code
@@ -35,7 +34,6 @@ INTERVAL = 60.0  # seconds between deadline checks in one scheduler process
 STAGE_NAMES = {"acknowledge": "diterima (acknowledge)", "respond": "ditanggapi (respond)",
                "resolve": "diselesaikan (resolve)"}
 COUNTERS = {"reminder": "reminders", "overdue": "overdue", "escalated": "escalated"}
-_last_run: dict[int, float] = {}
 
 
 @dataclass
@@ -51,10 +49,8 @@ class DeadlineResult:
 
 def deadline_work(runtime: Runtime, interval: float = INTERVAL) -> DeadlineResult | None:
     """Called on every scheduler sweep: runs :func:`check_deadlines` at most once per ``interval`` seconds."""
-    last = _last_run.get(id(runtime), 0.0)
-    if time.monotonic() - last < interval:
+    if not due("deadlines", runtime, interval):
         return None
-    _last_run[id(runtime)] = time.monotonic()
     return check_deadlines(runtime)
 
 

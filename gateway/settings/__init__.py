@@ -12,7 +12,6 @@ keeps what it built for the same file and environment).
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import os
 import re
@@ -55,8 +54,10 @@ from gateway.settings.sources import (
     declared,
     deep_merge,
     extra,
+    field_name,
     parse_config,
     read_config,
+    suggest,
 )
 from router.learning import LearningError, LearningSettings
 
@@ -171,14 +172,6 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s) URL, got {value!r}")
         return value
 
-    @field_validator("proxy_hops", mode="before")
-    @classmethod
-    def _proxy_hops(cls, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool) and not 0 <= value <= 5:
-            raise ValueError(f"must be a whole number from 0 to 5 (the reverse proxies in front of Sambat), "
-                             f"got {value!r}")
-        return value
-
     @field_validator("proxy_hops")
     @classmethod
     def _proxy_hops_range(cls, value: int) -> int:
@@ -231,7 +224,8 @@ class Settings(BaseSettings):
             check_templates(self.whatsapp.templates, REQUIRED_TEMPLATES, LANGUAGES, TEMPLATE_FIELDS)
         except ValueError as exc:
             problems.append(str(exc))
-        routing = _context.get().routing if _context.get(None) is not None else None
+        context = _context.get(None)
+        routing = context.routing if context is not None else None
         agencies = {agency.code for agency in routing.agencies} if routing is not None else None
         for number, category in enumerate(self.intake.categories, start=1):
             if agencies is not None and category.agency is not None and category.agency not in agencies:
@@ -310,7 +304,7 @@ class Settings(BaseSettings):
                 continue
             value: Any = self
             for part in key:
-                value = value.get(part) if isinstance(value, Mapping) else getattr(value, _attr(value, part))
+                value = value.get(part) if isinstance(value, Mapping) else getattr(value, field_name(type(value), part))
             origin = origins.of(key, exact=True)
             if isinstance(value, SecretStr):
                 shown = "**********"
@@ -333,14 +327,6 @@ class Settings(BaseSettings):
             line = origins.lines.get(("agencies",))
             yield "agencies", f"{len(self._routing.agencies)} agencies", \
                 f"{origins.path} line {line}" if line else "default"
-
-
-def _attr(model: Any, name: str) -> str:
-    """The Python name of a key (``from`` is ``sender``)."""
-    for field_name, info in type(model).model_fields.items():
-        if info.alias == name:
-            return field_name
-    return name
 
 
 def _mask_url(url: str) -> str:
@@ -511,21 +497,12 @@ def _suggest(loc: Key) -> str:
     """``did you mean provider?`` for a misspelt key, else the known keys at that level."""
     model: Any = Settings
     for part in loc[:-1]:
-        info = model.model_fields.get(_attr_name(model, part)) if isinstance(part, str) else None
+        info = model.model_fields.get(field_name(model, part)) if isinstance(part, str) else None
         nested = getattr(info, "annotation", None)
         if not (isinstance(nested, type) and issubclass(nested, BaseModel)):
             break
         model = nested
-    known = sorted(info.alias or name for name, info in model.model_fields.items() if extra(info, "file"))
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
-    return f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
-
-
-def _attr_name(model: type[BaseModel], key: str) -> str:
-    for name, info in model.model_fields.items():
-        if (info.alias or name) == key:
-            return name
-    return key
+    return suggest(loc[-1], model)
 
 
 _ = (Section, whole)  # re-exported for sections declared elsewhere

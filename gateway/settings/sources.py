@@ -158,9 +158,7 @@ class FileSource(PydanticBaseSettingsSource):
                 key = (*prefix, name)
                 line = self.origins.lines.get(key)
                 where = f"{self.origins.path} line {line}" if line else self.origins.path
-                known = sorted(known_name for known_name, known in fields.items() if extra(known, "file"))
-                close = difflib.get_close_matches(str(name), known, n=1, cutoff=0.6)
-                hint = f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
+                hint = suggest(name, model)
                 self.problems.append(f"{where}: {'.'.join(map(str, key))}: unknown key; {hint}")
                 del document[name]
                 continue
@@ -189,6 +187,18 @@ class EnvironmentSource(PydanticBaseSettingsSource):
             _put(values, key, raw.strip())
             self.origins.environment[key] = variable
         return values
+
+
+def suggest(key: str | int, model: type[BaseModel]) -> str:
+    """``did you mean provider?`` for a misspelt key of ``model``, else the keys config.yaml may set there."""
+    known = sorted(info.alias or name for name, info in model.model_fields.items() if extra(info, "file"))
+    close = difflib.get_close_matches(str(key), known, n=1, cutoff=0.6)
+    return f"did you mean {close[0]}?" if close else f"known keys: {', '.join(known)}"
+
+
+def field_name(model: type[BaseModel], key: str) -> str:
+    """The Python name of a key as config.yaml spells it (``from`` is ``sender``)."""
+    return next((name for name, info in model.model_fields.items() if (info.alias or name) == key), key)
 
 
 def _is_secret(info: FieldInfo) -> bool:
