@@ -87,6 +87,7 @@ class Router:
         head = f"{answer.agency} (confidence {answer.confidence:.2f})" if answer.agency else \
             f"review queue ({answer.review_reason}, confidence {answer.confidence:.2f})"
         similar = "".join(f"\n  mirip {s.ref} -> {s.agency} ({s.similarity:.2f})" for s in answer.similar)
+        similar += "".join(f"\n  dikembalikan {s.ref} <- {s.agency} ({s.similarity:.2f})" for s in answer.bounced)
         return f"{head}  [model {answer.model}]{similar}\nkeywords alone: {keywords}"
 
 

@@ -195,6 +195,8 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
     if decision.model is not None:
         similar = " ".join(f"{s.ref} -> {s.agency}" for s in decision.similar[:3])
         evidence = f"{evidence}; model {decision.model}" + (f"; mirip {similar}" if similar else "")
+        if decision.bounced:
+            evidence += "; pernah dikembalikan " + " ".join(f"{s.ref} <- {s.agency}" for s in decision.bounced[:3])
     agency_code, routing = decision.agency, decision.to_dict()
     if decision.review_reason == "inactive":
         # The super-admin deactivated this agency in the console: a person decides where it goes. The routing

@@ -128,7 +128,17 @@ def training_examples(session: Session) -> tuple[list[Example], int]:
     return [Example(row.text, row.agency_code, row.ref) for row in chosen.values()], newest
 
 
+def against_examples(session: Session) -> list[Example]:
+    """Every bounce: the complaint's text with the agency that sent it back (``Example.agency``), once per
+    complaint and agency; the model keeps them as evidence against that agency."""
+    rows = session.scalars(select(RoutingExample).where(RoutingExample.counted.is_(True),
+                                                         RoutingExample.stance == AGAINST)
+                           .order_by(RoutingExample.id))
+    return [Example(row.text, row.agency_code, row.ref) for row in rows]
+
+
 def counted_since(session: Session, after_id: int) -> int:
-    """How many counted examples for an agency were recorded (or confirmed) after row ``after_id``."""
+    """How many counted examples (for an agency, or a bounce against one) were recorded or confirmed after row
+    ``after_id``."""
     return session.scalar(select(func.count()).select_from(RoutingExample).where(
-        RoutingExample.id > after_id, RoutingExample.counted.is_(True), RoutingExample.stance == FOR)) or 0
+        RoutingExample.id > after_id, RoutingExample.counted.is_(True))) or 0

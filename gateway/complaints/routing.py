@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.complaints.learning import counted_since, training_examples
+from gateway.complaints.learning import against_examples, counted_since, training_examples
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from models import Agency, RouterModel
@@ -107,7 +107,7 @@ def train_and_store(session: Session, settings: Settings) -> tuple[RouterModel, 
         router.learning.LearningError: too few agencies among the examples.
     """
     examples, last_id = training_examples(session)
-    model = train(examples, settings.routing, settings.learning)
+    model = train(examples, settings.routing, settings.learning, against=against_examples(session))
     existing = session.scalar(select(RouterModel).where(RouterModel.version == model.version))
     if existing is not None:
         existing.last_example_id = max(existing.last_example_id, last_id)

@@ -8,7 +8,10 @@ Rules, in order:
    examples of, that keyword decision stands (a young model must not override agencies it has not learned).
 3. Otherwise the model's calibrated probabilities (text and keyword scores as features) rank the agencies;
    the first is routed when its probability reaches the model's cross-validated threshold.
-4. Whatever decided, out-of-scope evidence (``router.out_of_scope``) at least as heavy as the best agency's
+4. A complaint the model would route to an agency that sent back a near-identical past complaint (similarity
+   at least ``bounce_similarity``), with no accepted complaint of that agency as similar, goes to review
+   (``bounced``): the bounce is evidence against that agency.
+5. Whatever decided, out-of-scope evidence (``router.out_of_scope``) at least as heavy as the best agency's
    keyword score, and an agency outside ``active`` (when given), send the complaint to review.
 
 Each answer keeps the keyword router's matched keywords and, with a model, up to three similar past
@@ -28,6 +31,7 @@ from router.learning.settings import LearningSettings
 from router.table import RoutingTable
 
 BELOW_THRESHOLD, NO_EVIDENCE, OUT_OF_SCOPE, INACTIVE = "below_threshold", "no_evidence", "out_of_scope", "inactive"
+BOUNCED = "bounced"  # the agency sent back ("bukan wewenang") a near-identical complaint
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,8 @@ class LearnedDecision:
         candidates: agencies best first as ``{"agency", "score", "matched"}``; score is the probability with a
             model, the keyword score without.
         similar: up to three similar past complaints (empty without a model).
+        bounced: similar past complaints that an agency sent back, as ``Similar`` with that agency (only
+            those at least ``bounce_similarity`` similar; empty without a model).
         model: the model version used, or None when the keywords decided alone.
         review_reason: why it went to review (below_threshold, no_evidence, out_of_scope, inactive), else None.
         keywords: the keyword router's own decision.
@@ -69,6 +75,7 @@ class LearnedDecision:
     model: str | None = None
     review_reason: str | None = None
     keywords: Decision | None = None
+    bounced: list[Similar] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict: agency, confidence, matched, candidates, similar, model (and review reason)."""
@@ -79,6 +86,8 @@ class LearnedDecision:
         }
         if self.review_reason:
             answer["review_reason"] = self.review_reason
+        if self.bounced:
+            answer["bounced"] = [s.to_dict() for s in self.bounced]
         if self.keywords is not None and self.keywords.out_of_scope:
             answer["out_of_scope"] = list(self.keywords.out_of_scope)
         return answer
@@ -118,12 +127,13 @@ def decide(text: str, table: RoutingTable, model: LearnedModel | None = None,
                                              review_reason=reason), oos, best_keyword, active)
     assert model is not None
     tokens = table.normalizer.tokens(text)
-    probs, close = model.score(tokens, keywords, similar)
+    probs, close, near_bounces = model.explain(tokens, keywords, similar)
+    bounced = [Similar(*b) for b in near_bounces if b[2] >= settings.bounce_similarity]
     if keywords.agency and model.examples_of(keywords.agency) < settings.min_agency_examples:
         found = [Similar(*s) for s in close]
         return _review_rules(LearnedDecision(keywords.agency, keywords.confidence, keywords.agency,
                                              list(keywords.matched), [dict(c) for c in keywords.candidates], found,
-                                             model.version, None, keywords), oos, best_keyword, active)
+                                             model.version, None, keywords, bounced), oos, best_keyword, active)
     order = sorted(range(len(probs)), key=lambda i: (-probs[i], i))[:5]
     matched = {c["agency"]: c["matched"] for c in keywords.candidates}
     candidates = [{"agency": model.classes[i], "score": round(float(probs[i]), 4),
@@ -132,8 +142,15 @@ def decide(text: str, table: RoutingTable, model: LearnedModel | None = None,
     confidence = round(float(probs[order[0]]), 4)
     routed = confidence >= model.threshold
     found = [Similar(*s) for s in close]
+    reason = None if routed else BELOW_THRESHOLD
+    against = [b for b in bounced if b.agency == top]
+    if routed and against:
+        nearest = found if similar >= 3 else [Similar(*s) for s in model.similar(tokens, 3)]
+        accepted = max((s.similarity for s in nearest if s.agency == top), default=0.0)
+        if accepted < against[0].similarity:
+            routed, reason = False, BOUNCED
     decision = LearnedDecision(top if routed else None, confidence, top, list(matched.get(top, [])), candidates,
-                               found, model.version, None if routed else BELOW_THRESHOLD, keywords)
+                               found, model.version, reason, keywords, bounced)
     return _review_rules(decision, oos, best_keyword, active)
 
 
@@ -148,4 +165,4 @@ def _review_rules(decision: LearnedDecision, oos: float, best_keyword: float,
     if reason is None:
         return decision
     return LearnedDecision(None, decision.confidence, decision.top, decision.matched, decision.candidates,
-                           decision.similar, decision.model, reason, decision.keywords)
+                           decision.similar, decision.model, reason, decision.keywords, decision.bounced)

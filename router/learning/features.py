@@ -141,38 +141,49 @@ class TextVectorizer:
         memo = self._memo
         if len(memo) > _MEMO_LIMIT:
             memo.clear()
-        parts = [np.fromiter((c for c in map(vocabulary.get, word_grams(tokens)) if c is not None), np.int64)]
+        parts = [np.fromiter((c for c in map(vocabulary.get, word_grams(tokens)) if c is not None), np.int32)]
         for token in tokens:
             known = memo.get(token)
             if known is None:
                 found = (vocabulary.get(gram) for gram in char_grams(token))
-                known = memo[token] = np.fromiter((c for c in found if c is not None), np.int64)
+                known = memo[token] = np.fromiter((c for c in found if c is not None), np.int32)
             parts.append(known)
         found = np.concatenate(parts)
         if not len(found):
             return found, np.zeros(0)
         found.sort()
-        starts = np.flatnonzero(np.r_[True, found[1:] != found[:-1]])
+        new = np.empty(len(found), dtype=bool)
+        new[0] = True
+        np.not_equal(found[1:], found[:-1], out=new[1:])
+        starts = np.flatnonzero(new)
         columns = found[starts]
-        counts = np.diff(np.r_[starts, len(found)])
+        counts = np.diff(starts, append=len(found))
         values = (1.0 + np.log(counts)) * self.idf[columns]
-        words = columns < self.char_start
-        for block in (words, ~words):
-            norm = float(np.sqrt(np.dot(values[block], values[block])))
+        split = int(np.searchsorted(columns, self.char_start))
+        for block in (values[:split], values[split:]):
+            norm = math.sqrt(float(np.dot(block, block)))
             if norm > 0:
-                values[block] /= norm
+                block /= norm
         return columns, values
 
-    def matrix(self, documents: Sequence[Sequence[str]]) -> sparse.csr_matrix:
-        """Return the tf-idf rows of token lists as a CSR matrix (documents x ``width``)."""
+    def matrix(self, documents: Sequence[Sequence[str]], extra: np.ndarray | None = None) -> sparse.csr_matrix:
+        """Return the tf-idf rows of token lists as a CSR matrix (documents x ``width``), with the dense
+        columns ``extra`` (documents x k) appended after the text columns when given (one matrix, no copy)."""
+        extra_width = 0 if extra is None else extra.shape[1]
+        tail = np.arange(self.width, self.width + extra_width, dtype=np.int32)
         indptr = [0]
         columns: list[np.ndarray] = []
         values: list[np.ndarray] = []
-        for tokens in documents:
+        for i, tokens in enumerate(documents):
             cols, vals = self.row(tokens)
+            if extra is not None:
+                cols, vals = np.concatenate([cols, tail]), np.concatenate([vals, extra[i]])
             columns.append(cols)
             values.append(vals)
             indptr.append(indptr[-1] + len(cols))
         data = np.concatenate(values) if values else np.zeros(0)
-        indices = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int64)
-        return sparse.csr_matrix((data, indices, np.asarray(indptr)), shape=(len(documents), self.width))
+        indices = np.concatenate(columns) if columns else np.zeros(0, dtype=np.int32)
+        shape = (len(documents), self.width + extra_width)
+        matrix = sparse.csr_matrix((data, indices, np.asarray(indptr)), shape=shape)
+        matrix.eliminate_zeros()
+        return matrix

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,6 +28,9 @@ from router.learning.features import TextVectorizer, keyword_features, out_of_sc
 from router.learning.settings import Example, LearningError, LearningSettings, content_hash
 from router.learning.threshold import choose_threshold, fit_temperature, softmax
 from router.table import RoutingTable
+
+# Most postings (example, n-gram) one similarity lookup reads; see LearnedModel._similar.
+SIMILAR_POSTINGS = 4000
 
 
 @dataclass
@@ -46,6 +50,8 @@ class LearnedModel:
         keyword_weight: scale of the keyword features.
         examples: word-block tf-idf rows of the training examples (CSC, unit rows) for similarity.
         refs: each training example's reference; labels: its agency.
+        against: word-block rows (CSC, unit rows) of complaints an agency sent back ("bukan wewenang");
+            against_refs, against_labels: their references and the agency that bounced each.
         metadata: example count, cross-validated figures, settings (see ``train``).
     """
 
@@ -63,6 +69,9 @@ class LearnedModel:
     refs: list[str]
     labels: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    against: sparse.csc_matrix | None = None
+    against_refs: list[str] = field(default_factory=list)
+    against_labels: list[str] = field(default_factory=list)
     _oos: dict[str, float] = field(default_factory=dict, repr=False)
     _counts: dict[str, int] = field(default_factory=dict, repr=False)
 
@@ -81,32 +90,31 @@ class LearnedModel:
 
     def score(self, tokens: list[str], decision: Decision, similar: int = 3) -> tuple[np.ndarray, list]:
         """Return (class probabilities, similar examples) of one text, building its features once."""
+        probs, close, _ = self.explain(tokens, decision, similar)
+        return probs, close
+
+    def explain(self, tokens: list[str], decision: Decision, similar: int = 3) -> tuple[np.ndarray, list, list]:
+        """Return (class probabilities, similar examples, similar bounced complaints) of one text.
+
+        The bounced ones are (ref, agency that sent it back, similarity), best first, at most three.
+        """
         columns, values = self.vectorizer.row(tokens)
         margins = self.intercept + values @ self.text_weights[columns]
         if len(self.keyword_weights):
             evidence = keyword_features(decision, self.codes, self._oos) * self.keyword_weight
             margins = margins + evidence @ self.keyword_weights
-        return softmax(margins, self.temperature)[0], self._similar(columns, values, similar)
+        close = self._similar(columns, values, similar)
+        bounced = []
+        if self.against is not None and self.against_labels:
+            bounced = _nearest(self.against, self.against_refs, self.against_labels, columns, values,
+                               self.vectorizer.char_start, 3)
+        return softmax(margins, self.temperature)[0], close, bounced
 
     def _similar(self, columns: np.ndarray, values: np.ndarray, count: int) -> list[tuple[str, str, float]]:
-        """Cosine similarity of the word block against every example, through the CSC columns (an inverted
-        index: for each query n-gram, the examples that have it)."""
-        words = columns < self.vectorizer.char_start
-        if count <= 0 or not self.example_count or not words.any():
+        """Up to ``count`` (ref, agency, cosine) of the training examples closest to one text's features."""
+        if count <= 0 or not self.example_count:
             return []
-        columns, values = columns[words], values[words]
-        starts, ends = self.examples.indptr[columns], self.examples.indptr[columns + 1]
-        lengths = ends - starts
-        total = int(lengths.sum())
-        if not total:
-            return []
-        positions = np.repeat(starts - np.r_[0, np.cumsum(lengths)[:-1]], lengths) + np.arange(total)
-        contributions = self.examples.data[positions] * np.repeat(values, lengths)
-        scores = np.bincount(self.examples.indices[positions], weights=contributions, minlength=self.example_count)
-        count = min(count, len(scores))
-        top = np.argpartition(-scores, count - 1)[:count]
-        top = top[np.lexsort((top, -scores[top]))]
-        return [(self.refs[i], self.labels[i], round(float(scores[i]), 4)) for i in top if scores[i] > 0]
+        return _nearest(self.examples, self.refs, self.labels, columns, values, self.vectorizer.char_start, count)
 
     def bind(self, table: RoutingTable) -> LearnedModel:
         """Attach the out-of-scope weights of ``table`` (used by the keyword features); returns self."""
@@ -119,8 +127,41 @@ class LearnedModel:
         return self._counts.get(agency, 0)
 
 
+def _nearest(index: sparse.csc_matrix, refs: list[str], labels: list[str], columns: np.ndarray,
+             values: np.ndarray, char_start: int, count: int) -> list[tuple[str, str, float]]:
+    """Cosine similarity of the word block of one text against the rows of ``index``, through its CSC columns
+    (an inverted index: for each query n-gram, the rows that have it); up to ``count`` best, best first.
+
+    The rarest n-grams of the query are taken first, up to ``SIMILAR_POSTINGS`` postings in all, so a lookup
+    costs the same however large the model grows; common n-grams weigh little in a cosine.
+    """
+    split = int(np.searchsorted(columns, char_start))
+    if count <= 0 or not split or not index.shape[0]:
+        return []
+    columns, values = columns[:split], values[:split]
+    indptr = index.indptr
+    starts, lengths = indptr[columns], indptr[columns + 1] - indptr[columns]
+    if int(lengths.sum()) > SIMILAR_POSTINGS:
+        order = np.argsort(lengths, kind="stable")
+        keep = order[: max(1, int(np.searchsorted(np.cumsum(lengths[order]), SIMILAR_POSTINGS, "right")))]
+        starts, lengths, values = starts[keep], lengths[keep], values[keep]
+    total = int(lengths.sum())
+    if not total:
+        return []
+    positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+    contributions = index.data[positions] * np.repeat(values, lengths)
+    scores = np.bincount(index.indices[positions], weights=contributions, minlength=index.shape[0])
+    touched = np.flatnonzero(scores > 0)
+    if not len(touched):
+        return []
+    count = min(count, len(touched))
+    top = touched[np.argpartition(-scores[touched], count - 1)[:count]]
+    top = top[np.lexsort((top, -scores[top]))]
+    return [(refs[i], labels[i], round(float(scores[i]), 4)) for i in top]
+
+
 def train(examples: list[Example], table: RoutingTable, settings: LearningSettings | None = None, *,
-          version: str | None = None, use_keywords: bool = True) -> LearnedModel:
+          version: str | None = None, use_keywords: bool = True, against: Sequence[Example] = ()) -> LearnedModel:
     """Train a model on labelled examples.
 
     Examples with ``agency`` None (no city agency handles them) are never fitted, but take part in choosing
@@ -132,6 +173,11 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
         settings: ``router.learning`` settings (folds, seed, target precision ...).
         version: the model's version label; default a hash of the examples and settings.
         use_keywords: False trains on the text alone ("model alone" in evaluations).
+        against: complaints an agency sent back ("bukan wewenang"), ``agency`` being the agency that bounced
+            each. A bounced complaint that was reassigned is also an example of its new agency, and so a
+            negative example of the one that bounced it in that agency's one-vs-rest fit; every bounce is also
+            kept in an index of its own, so that ``decide`` sends to review a complaint the model would route
+            to an agency that bounced a near-identical one (see ``LearningSettings.bounce_similarity``).
 
     Returns:
         The trained model, bound to ``table``; ``metadata`` holds the example count, the threshold, the
@@ -153,14 +199,15 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
     decisions = [table.route(e.text) for e in usable]
     vectorizer = TextVectorizer().fit(tokens, min_df=1 if len(usable) < 2000 else 2)
     weight = settings.keyword_weight if use_keywords else 0.0
-    text = vectorizer.matrix(tokens)
-    del tokens
-    index = similarity_index(text[:fitted, : vectorizer.char_start])
-    features = text
-    if use_keywords:
-        evidence = np.array([keyword_features(d, codes, oos) for d in decisions]) * weight
-        features = sparse.hstack([text, sparse.csr_matrix(evidence)], format="csr")
-    del text
+    evidence = np.array([keyword_features(d, codes, oos) for d in decisions]) * weight if use_keywords else None
+    features = vectorizer.matrix(tokens, extra=evidence)
+    del tokens, evidence
+    index = similarity_index(features[:fitted, : vectorizer.char_start])
+    against = [e for e in against if e.agency]
+    bounced = None
+    if against:
+        rows = vectorizer.matrix([table.normalizer.tokens(e.text) for e in against])
+        bounced = similarity_index(rows[:, : vectorizer.char_start])
     truth = np.array([classes.index(e.agency) if e.agency else len(classes) for e in usable])
     margins = _out_of_fold_margins(features, truth, len(classes), settings)
     temperature = fit_temperature(margins[:fitted], truth[:fitted])
@@ -176,6 +223,7 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
                       for d, e in zip(decisions, usable, strict=True) if e.agency]
     metadata = {
         "examples": fitted, "none_examples": len(usable) - fitted, "agencies": len(classes),
+        "against_examples": len(against),
         "threshold": choice.threshold,
         "temperature": temperature, "target_precision": settings.target_precision, "target_met": choice.target_met,
         "use_keywords": use_keywords, "settings": asdict(settings),
@@ -189,7 +237,8 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
         },
     }
     if version is None:
-        digest = content_hash("\n".join(sorted(e.content_hash for e in usable)), repr(asdict(settings)))
+        hashes = sorted(e.content_hash for e in usable) + sorted("against " + e.content_hash for e in against)
+        digest = content_hash("\n".join(hashes), repr(asdict(settings)))
         version = f"{digest[:12]}{'' if use_keywords else '-text'}"
     model = LearnedModel(
         version=version, classes=classes, codes=codes, vectorizer=vectorizer,
@@ -198,6 +247,7 @@ def train(examples: list[Example], table: RoutingTable, settings: LearningSettin
         intercept=intercept, temperature=temperature, threshold=choice.threshold, keyword_weight=weight,
         examples=index, refs=[e.ref for e in usable[:fitted]],
         labels=[e.agency or "" for e in usable[:fitted]], metadata=metadata,
+        against=bounced, against_refs=[e.ref for e in against], against_labels=[e.agency or "" for e in against],
     )
     return model.bind(table)
 

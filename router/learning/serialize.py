@@ -52,6 +52,10 @@ def dumps(model: LearnedModel) -> bytes:
         "refs": _strings(model.refs),
         "labels": _strings(model.labels),
     }
+    if model.against is not None:
+        state["against"] = {"data": model.against.data, "indices": model.against.indices,
+                            "indptr": model.against.indptr, "shape": list(model.against.shape),
+                            "refs": _strings(model.against_refs), "labels": _strings(model.against_labels)}
     return sio.dumps(state, compression=zipfile.ZIP_DEFLATED)
 
 
@@ -105,6 +109,12 @@ def loads(data: bytes, table: RoutingTable) -> LearnedModel:
             refs=[str(r) for r in state["refs"]], labels=[str(label) for label in state["labels"]],
             metadata=dict(state["metadata"]),
         )
+        bounced = state.get("against")  # absent in models trained before bounces were kept
+        if bounced is not None:
+            model.against = sparse.csc_matrix((bounced["data"], bounced["indices"], bounced["indptr"]),
+                                              shape=tuple(bounced["shape"]))
+            model.against_refs = [str(r) for r in bounced["refs"]]
+            model.against_labels = [str(label) for label in bounced["labels"]]
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFormatError(f"not a complete Sambat router model: {error!r}") from None
     return model.bind(table)

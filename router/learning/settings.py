@@ -66,6 +66,9 @@ class LearningSettings:
         keyword_weight: scale of the keyword-score features against the text features.
         min_agency_examples: when the keyword router alone routes to an agency the model has fewer examples
             of than this, the keyword decision stands (a young model does not override agencies it barely knows).
+        bounce_similarity: a complaint the model would route to an agency that sent back ("bukan wewenang") a
+            past complaint at least this similar (cosine of word n-grams) goes to review instead, unless that
+            agency also accepted a complaint at least as similar.
     """
 
     enabled: bool = True
@@ -77,6 +80,7 @@ class LearningSettings:
     svm_c: float = 0.5
     keyword_weight: float = 0.5
     min_agency_examples: int = 5
+    bounce_similarity: float = 0.8
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None, where: str = "router.learning") -> LearningSettings:
@@ -104,7 +108,7 @@ class LearningSettings:
             if not isinstance(value, int) or isinstance(value, bool) or value < low:
                 raise LearningError(f"{where}.{name} must be an integer >= {low}")
         for name, low, high in (("target_precision", 0.0, 1.0), ("svm_c", 0.0, math.inf),
-                                ("keyword_weight", 0.0, math.inf)):
+                                ("keyword_weight", 0.0, math.inf), ("bounce_similarity", 0.0, 1.0)):
             value = getattr(self, name)
             ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
             if not ok or not low < value <= high:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from router.learning import LearningError, LearningSettings, decide, train
+from router.learning import Example, LearningError, LearningSettings, decide, train
 from router.learning.threshold import choose_threshold, fit_temperature, softmax
 from tests.router.learning_data import examples, table
 
@@ -167,3 +167,50 @@ def test_keyword_decision_stands_for_an_agency_the_model_barely_knows() -> None:
     assert (answer.agency, answer.model) == ("WATER", trained.version)
     strict = decide("air mati sejak pagi", TABLE, trained, LearningSettings(min_agency_examples=0))
     assert abs(sum(c["score"] for c in strict.candidates) - 1) < 0.05  # the model's probabilities decided
+
+
+# --- a bounce ("bukan wewenang") is evidence against the agency that sent it back ---------------------------
+
+BOUNCED_TEXT = "tumpukan sampah di saluran air depan pasar belakang masjid"
+
+
+@pytest.mark.parametrize(("against", "accepted_too", "expected_agency", "reason"), [
+    ([], False, "WASTE", None),
+    ([("WASTE", BOUNCED_TEXT)], False, None, "bounced"),
+    ([("WASTE", BOUNCED_TEXT)], True, "WASTE", None),
+    ([("WATER", BOUNCED_TEXT)], False, "WASTE", None),
+    ([("WASTE", "pipa pecah air keruh meteran kran rusak total")], False, "WASTE", None),
+], ids=["no-bounce", "bounced-near-identical", "also-accepted-as-similar", "other-agency-bounced",
+        "unrelated-bounce"])
+def test_a_bounce_sends_a_near_identical_complaint_to_review(against, accepted_too: bool,
+                                                             expected_agency, reason) -> None:
+    trained = examples(150)
+    if accepted_too:
+        trained = [*trained, Example(BOUNCED_TEXT, "WASTE", "T-accepted")]
+    model = train(trained, TABLE, LearningSettings(),
+                  against=[Example(text, agency, f"B{i}") for i, (agency, text) in enumerate(against)])
+    answer = decide(BOUNCED_TEXT + " tolong", TABLE, model)
+    assert answer.top == "WASTE"
+    assert (answer.agency, answer.review_reason) == (expected_agency, reason)
+    if reason == "bounced":
+        assert answer.to_dict()["bounced"][0]["ref"] == "B0" and answer.bounced[0].agency == "WASTE"
+        assert answer.bounced[0].similarity >= LearningSettings().bounce_similarity
+    assert model.metadata["against_examples"] == len(against)
+
+
+def test_bounces_change_the_version_and_survive_serialisation() -> None:
+    from router.learning import dumps, loads
+
+    plain = train(examples(150), TABLE, LearningSettings())
+    with_bounce = train(examples(150), TABLE, LearningSettings(), against=[Example(BOUNCED_TEXT, "WASTE", "B0")])
+    assert plain.version != with_bounce.version
+    loaded = loads(dumps(with_bounce), TABLE)
+    assert (loaded.against_refs, loaded.against_labels) == (["B0"], ["WASTE"])
+    assert decide(BOUNCED_TEXT, TABLE, loaded).review_reason == "bounced"
+    assert loads(dumps(plain), TABLE).against is None
+
+
+@pytest.mark.parametrize("value", [0, 1.5, "x", True])
+def test_bounce_similarity_refused_out_of_range(value) -> None:
+    with pytest.raises(LearningError, match="bounce_similarity"):
+        LearningSettings(bounce_similarity=value).check()

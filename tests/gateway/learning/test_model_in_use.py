@@ -14,7 +14,7 @@ from gateway.jobs.retrain import retrain_if_due
 from models import Complaint, RouterModel
 from router.learning import agencies_from_config, read_archive
 from tests.conftest import ROOT, Stack
-from tests.gateway.conftest import SUPER, Admin, sms_complaint
+from tests.gateway.conftest import DLH, SUPER, Admin, sms_complaint
 from tests.gateway.learning.data import archive, labelled
 
 AGENCIES = agencies_from_config((ROOT / "config.yaml").read_text(encoding="utf-8"))
@@ -110,3 +110,26 @@ def test_the_review_queue_shows_similar_complaints(admin: Admin) -> None:
     assert complaint.ticket_code in page
     assert "mirip 4821 7730 1111 2222 -&gt; DLH" in page and "3333 4444 -&gt; DISHUB" in page
 
+
+
+def test_a_bounce_keeps_a_near_identical_complaint_from_the_agency_that_sent_it_back(admin: Admin) -> None:
+    """DLH sends a complaint back ("bukan wewenang") and nobody reassigns it yet: after retraining, the same
+    complaint written again waits for review with the bounce shown, instead of going back to DLH."""
+    stack = admin.stack
+    add_examples(stack, 120)
+    with stack.runtime.db.session() as session:
+        routing.train_and_store(session, stack.runtime.settings)
+        session.commit()
+    text = "sampah bau tumpukan truk depan rumah warga rt"
+    first = sms_complaint(stack, text)
+    assert first.agency_code == "DLH" and first.routing["model"]
+    response = admin.as_user(DLH).post(f"/admin/complaints/{first.ticket_code}/bounce",
+                                       {"reason": "Bukan wewenang kami: lahan milik pengembang"})
+    assert response.status_code == 302, response.text
+    with stack.runtime.db.session() as session:
+        row, new = routing.train_and_store(session, stack.runtime.settings)
+        session.commit()
+    assert new and row.figures["against_examples"] == 1
+    again = sms_complaint(stack, text + " tolong")
+    assert again.agency_code is None and again.routing["review_reason"] == "bounced"
+    assert again.routing["bounced"][0]["agency"] == "DLH"

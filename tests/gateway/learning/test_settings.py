@@ -15,6 +15,8 @@ BLOCK = """  learning:
     min_examples: 100      # with fewer examples the keywords decide alone
     target_precision: 0.92 # the model's threshold is chosen by cross-validation to reach this precision
     retrain_every: 50      # the scheduler retrains after this many new examples
+    bounce_similarity: 0.8 # a near-identical complaint an agency sent back ("bukan wewenang") stops the model
+                           # routing this one there: it waits for review
 """
 
 
