@@ -100,7 +100,7 @@ def _wait_for_database(settings: Settings) -> None:
 
     database = Database(settings.database_url)
     try:
-        wait_for_database(database, doing="`sambat up` starts when it answers")
+        wait_for_database(database, doing="`sambat up` starts when it answers, retrying with backoff")
     finally:
         database.dispose()
 

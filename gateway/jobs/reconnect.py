@@ -71,8 +71,8 @@ class Outage:
             self.since = time.monotonic()
         lines = str(error).strip().splitlines()
         reason = error if isinstance(error, str) else f"{type(error).__name__}: {lines[0] if lines else ''}"
-        self.log.warning("%s is unreachable (%s)%s; retrying with backoff until it is back", self.service,
-                         reason, f"; {doing}" if doing else "")
+        self.log.warning("%s is unreachable (%s); %s", self.service, reason,
+                         doing or "retrying with backoff until it is back")
         return True
 
     def recovered(self) -> bool:

@@ -110,7 +110,7 @@ def run_forever(runtime: Runtime, interval: float = 5.0, stop: threading.Event |
 
 def _wait_out(runtime: Runtime, outage: Outage, error: BaseException, stop: threading.Event) -> None:
     """Log the outage once, then probe the service with backoff until it answers (or ``stop`` is set)."""
-    outage.failed(error, "the scheduler waits for it")
+    outage.failed(error, "the scheduler waits for it, retrying with backoff")
     connection = getattr(runtime.queue, "connection", None)
     if outage is DATABASE:
         wait_until(lambda: ping_database(runtime.db), outage, stop)

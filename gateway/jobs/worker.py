@@ -72,7 +72,7 @@ class ResilientWorker(SimpleWorker):
     def handle_exception(self, job: Any, *exc_info: Any) -> None:
         error = exc_info[1] if len(exc_info) > 1 else None
         if error is not None and database_unavailable(error):
-            DATABASE.failed(error, "jobs wait for it")  # once per outage, not one traceback per job
+            DATABASE.failed(error, "jobs wait for it, retrying with backoff")  # once per outage, not one traceback per job
             self._put_back.add(job.id)
             return
         super().handle_exception(job, *exc_info)
@@ -96,7 +96,7 @@ class _RedisOutageFilter(logging.Filter):
         if "could not connect to Redis" in message or "Redis connection timeout" in message or (
             error is not None and redis_unavailable(error)
         ):
-            REDIS.failed(error if error is not None else record.getMessage(), "the worker waits for it")
+            REDIS.failed(error if error is not None else record.getMessage(), "the worker waits for it, retrying with backoff")
             return False
         return True
 
@@ -118,9 +118,9 @@ def run_worker(runtime: Runtime, burst: bool = False, stop: threading.Event | No
     queue = runtime.queue
     restarts = delays()
     while not stop.is_set():
-        if not wait_for_database(runtime.db, stop, doing="the worker waits for it"):
+        if not wait_for_database(runtime.db, stop, doing="the worker waits for it, retrying with backoff"):
             return
-        if not wait_for_redis(queue.connection, stop, doing="the worker waits for it"):
+        if not wait_for_redis(queue.connection, stop, doing="the worker waits for it, retrying with backoff"):
             return
         worker = ResilientWorker(queue.ordered, connection=queue.connection, runtime=runtime)
         started = time.monotonic()
@@ -129,7 +129,7 @@ def run_worker(runtime: Runtime, burst: bool = False, stop: threading.Event | No
         except Exception as error:  # rq's teardown talks to Redis too
             if not redis_unavailable(error):
                 raise
-            REDIS.failed(error, "the worker waits for it")
+            REDIS.failed(error, "the worker waits for it, retrying with backoff")
         else:
             if worker.stop_requested or burst:
                 return
