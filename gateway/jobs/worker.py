@@ -48,6 +48,11 @@ class ResilientWorker(SimpleWorker):
         self.stop_requested = True
         super().request_stop(signum, frame)
 
+    def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
+        beat = super().heartbeat(*args, **kwargs)
+        REDIS.recovered()  # rq reconnects by itself while it waits for jobs: the first beat after says Redis is back
+        return beat
+
     def execute_job(self, job: Any, queue: Any) -> Any:
         self._wait_for_database()
         return super().execute_job(job, queue)
