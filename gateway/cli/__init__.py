@@ -90,7 +90,10 @@ def up(host: str, port: int) -> None:
             service.stop()
         if worker is not None:
             children["worker"].terminate()
-            children["worker"].wait(timeout=10)
+            try:
+                children["worker"].wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                children["worker"].kill()
 
 
 def _wait_for_database(settings: Settings) -> None:

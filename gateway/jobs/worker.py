@@ -17,6 +17,7 @@ import time
 from typing import Any
 
 from rq import SimpleWorker
+from rq.exceptions import StopRequested
 
 from gateway.jobs.reconnect import (
     DATABASE,
@@ -32,6 +33,7 @@ from gateway.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
+WAITS = "the worker waits for it, retrying with backoff"
 STEADY = 60.0  # seconds a worker must run before its restart backoff starts again from the first delay
 
 
@@ -46,7 +48,12 @@ class ResilientWorker(SimpleWorker):
 
     def request_stop(self, signum: Any, frame: Any) -> None:
         self.stop_requested = True
-        super().request_stop(signum, frame)
+        try:
+            super().request_stop(signum, frame)
+        except StopRequested:
+            raise
+        except Exception as error:  # rq asks Redis whether it is busy: with Redis away, stop now
+            raise StopRequested() from error
 
     def heartbeat(self, *args: Any, **kwargs: Any) -> Any:
         beat = super().heartbeat(*args, **kwargs)
@@ -77,7 +84,8 @@ class ResilientWorker(SimpleWorker):
     def handle_exception(self, job: Any, *exc_info: Any) -> None:
         error = exc_info[1] if len(exc_info) > 1 else None
         if error is not None and database_unavailable(error):
-            DATABASE.failed(error, "jobs wait for it, retrying with backoff")  # once per outage, not one traceback per job
+            # Logged once per outage, not one traceback per job.
+            DATABASE.failed(error, "jobs wait for it, retrying with backoff")
             self._put_back.add(job.id)
             return
         super().handle_exception(job, *exc_info)
@@ -101,7 +109,7 @@ class _RedisOutageFilter(logging.Filter):
         if "could not connect to Redis" in message or "Redis connection timeout" in message or (
             error is not None and redis_unavailable(error)
         ):
-            REDIS.failed(error if error is not None else record.getMessage(), "the worker waits for it, retrying with backoff")
+            REDIS.failed(error if error is not None else record.getMessage(), WAITS)
             return False
         return True
 
@@ -123,9 +131,9 @@ def run_worker(runtime: Runtime, burst: bool = False, stop: threading.Event | No
     queue = runtime.queue
     restarts = delays()
     while not stop.is_set():
-        if not wait_for_database(runtime.db, stop, doing="the worker waits for it, retrying with backoff"):
+        if not wait_for_database(runtime.db, stop, doing=WAITS):
             return
-        if not wait_for_redis(queue.connection, stop, doing="the worker waits for it, retrying with backoff"):
+        if not wait_for_redis(queue.connection, stop, doing=WAITS):
             return
         worker = ResilientWorker(queue.ordered, connection=queue.connection, runtime=runtime)
         started = time.monotonic()
@@ -134,10 +142,12 @@ def run_worker(runtime: Runtime, burst: bool = False, stop: threading.Event | No
         except Exception as error:  # rq's teardown talks to Redis too
             if not redis_unavailable(error):
                 raise
-            REDIS.failed(error, "the worker waits for it, retrying with backoff")
+            REDIS.failed(error, WAITS)
         else:
-            if worker.stop_requested or burst:
+            if burst:
                 return
+        if worker.stop_requested:
+            return
         if threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())

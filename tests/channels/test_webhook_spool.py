@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import smtplib
 from collections.abc import Iterator
-from types import SimpleNamespace
 from email.message import EmailMessage
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
