@@ -239,13 +239,17 @@ def check_durability(spool: RedisSpool | None) -> str | None:
         config = spool.connection.config_get("append*")
     except Exception:  # noqa: BLE001 - managed Redis often disables CONFIG: nothing to check
         return None
-    appendonly = str(config.get("appendonly", config.get(b"appendonly", ""))).strip("b'")
-    fsync = str(config.get("appendfsync", config.get(b"appendfsync", ""))).strip("b'")
+    config = {_text(key): _text(value) for key, value in config.items()}
+    appendonly, fsync = config.get("appendonly", ""), config.get("appendfsync", "")
     if appendonly != "yes" or fsync not in ("everysec", "always"):
         return (f"Redis runs with appendonly {appendonly or '?'}, appendfsync {fsync or '?'}: what the spool holds "
                 "while the database is down is lost if Redis restarts; set appendonly yes and appendfsync everysec "
                 "or always (docs/spool.md)")
     return None
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 # --- the entries' JSON ------------------------------------------------------------------------------
