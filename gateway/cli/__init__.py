@@ -61,6 +61,10 @@ def up(host: str, port: int) -> None:
 
     app = create_app(settings)
     runtime = app.extensions["sambat"]
+    if runtime.spool is None:  # no Redis: webhooks spool to a local file while the database is away
+        from gateway.jobs.spool import FileSpool
+
+        runtime.spool = FileSpool(Path(DEFAULT_SQLITE).parent.resolve() / "spool")
     stop = threading.Event()
     # Every part is watched and started again if it dies (gateway/cli/supervise.py).
     supervisor = Supervisor(stop)

@@ -13,6 +13,9 @@ at a time (a Redis lock) keeps the order; an entry is removed only if it is stil
 and pop), so even two drainers never drop one. An entry that fails for another reason than an outage (a
 bug) moves to the dead list, with its error, and the rest go on.
 
+``sambat up`` without Redis (the embedded queue) spools to a local append-only file instead
+(:class:`FileSpool`, fsynced per entry), drained the same way by its scheduler thread.
+
 Entries are JSON: the parsed item (``channels.base`` dataclasses, bytes, datetimes) written by
 :func:`encode`; :func:`decode` only rebuilds dataclasses of the ``channels`` package.
 """
@@ -24,10 +27,13 @@ import dataclasses
 import importlib
 import json
 import logging
+import os
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from gateway.jobs.reconnect import DATABASE, database_unavailable, outage_for
@@ -75,6 +81,10 @@ class RedisSpool:
     def oldest(self) -> bytes | None:
         return self.connection.lindex(self.key, 0)
 
+    def drain_lock(self) -> Any:
+        """One drainer at a time, across processes (a Redis lock that expires if its holder dies)."""
+        return self.connection.lock(self.lock_key, timeout=LOCK_SECONDS, blocking=False)
+
     def remove_oldest(self, raw: bytes) -> bool:
         """Remove the oldest entry if it is still ``raw``; False when another drainer took it."""
         return self._pop_if_first(keys=[self.key], args=[raw]) is not None
@@ -87,6 +97,119 @@ class RedisSpool:
             pipeline.rpush(self.dead_key, json.dumps(entry, separators=(",", ":")))
             pipeline.lrem(self.key, 1, raw)
             pipeline.execute()
+
+
+class FileSpool:
+    """A local append-only file of entries, for ``sambat up`` without Redis (docs/spool.md).
+
+    ``spool.jsonl`` holds one JSON entry a line, each appended and fsynced before the webhook answers;
+    ``spool.offset`` says how much of it is imported (rewritten atomically), and the file starts afresh once
+    everything is. Entries that cannot be imported go to ``spool.dead.jsonl``. One process (``sambat up``)
+    writes and drains it; a lock orders its threads.
+    """
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        self.path, self.offset_path = self.directory / "spool.jsonl", self.directory / "spool.offset"
+        self.dead_path = self.directory / "spool.dead.jsonl"
+        self.key, self.dead_key = str(self.path), str(self.dead_path)
+        self._lock = threading.RLock()
+        self._draining = threading.Lock()
+
+    def push(self, kind: str, data: Any, **extra: Any) -> str:
+        entry_id = uuid.uuid4().hex
+        entry = {"id": entry_id, "kind": kind, "spooled_at": utcnow().isoformat(), "data": encode(data), **extra}
+        self._append(self.path, json.dumps(entry, separators=(",", ":")).encode())
+        return entry_id
+
+    def _append(self, path: Path, line: bytes) -> None:
+        with self._lock:
+            new = not path.exists()
+            self.directory.mkdir(parents=True, exist_ok=True)
+            with path.open("ab") as spool:
+                spool.write(line + b"\n")
+                spool.flush()
+                os.fsync(spool.fileno())
+            if new:  # the file's name must survive a crash too
+                directory = os.open(self.directory, os.O_RDONLY)
+                try:
+                    os.fsync(directory)
+                finally:
+                    os.close(directory)
+
+    def _offset(self) -> int:
+        try:
+            return int(self.offset_path.read_text() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def _rest(self) -> bytes:
+        try:
+            with self.path.open("rb") as spool:
+                spool.seek(self._offset())
+                return spool.read()
+        except FileNotFoundError:
+            return b""
+
+    def depth(self) -> int:
+        with self._lock:
+            return self._rest().count(b"\n")
+
+    def dead(self) -> int:
+        with self._lock:
+            return self.dead_path.read_bytes().count(b"\n") if self.dead_path.exists() else 0
+
+    def oldest(self) -> bytes | None:
+        with self._lock:
+            line, newline, _ = self._rest().partition(b"\n")
+            return line if newline else None
+
+    def remove_oldest(self, raw: bytes) -> bool:
+        with self._lock:
+            if self.oldest() != raw:
+                return False
+            offset = self._offset() + len(raw) + 1
+            if offset >= self.path.stat().st_size:  # all imported: start afresh
+                with self.path.open("r+b") as spool:
+                    spool.truncate(0)
+                    os.fsync(spool.fileno())
+                offset = 0
+            temporary = self.offset_path.with_suffix(".tmp")
+            with temporary.open("w") as written:
+                written.write(str(offset))
+                written.flush()
+                os.fsync(written.fileno())
+            os.replace(temporary, self.offset_path)
+            return True
+
+    def bury(self, raw: bytes, error: BaseException) -> None:
+        try:
+            entry = json.loads(raw)
+        except ValueError:
+            entry = {"raw": raw.decode("utf-8", "replace")}
+        entry["error"] = f"{type(error).__name__}: {error}"[:2000]
+        with self._lock:
+            self._append(self.dead_path, json.dumps(entry, separators=(",", ":")).encode())
+            self.remove_oldest(raw)
+
+    def drain_lock(self) -> Any:
+        return _ThreadLock(self._draining)
+
+
+class _ThreadLock:
+    """The drain lock of a :class:`FileSpool`: the interface of redis-py's lock, within one process."""
+
+    def __init__(self, lock: threading.Lock) -> None:
+        self.lock = lock
+
+    def acquire(self) -> bool:
+        return self.lock.acquire(blocking=False)
+
+    def extend(self, *_: Any, **__: Any) -> None:
+        pass
+
+    def release(self) -> None:
+        self.lock.release()
 
 
 def build_spool(queue: Any) -> RedisSpool | None:
@@ -199,7 +322,7 @@ def drain(runtime: Runtime, limit: int = DRAIN_BATCH) -> int:
     spool = getattr(runtime, "spool", None)
     if spool is None:
         return 0
-    lock = spool.connection.lock(spool.lock_key, timeout=LOCK_SECONDS, blocking=False)
+    lock = spool.drain_lock()
     if not lock.acquire():
         return 0  # another process drains
     done = 0
@@ -210,7 +333,7 @@ def drain(runtime: Runtime, limit: int = DRAIN_BATCH) -> int:
                 break
             try:
                 import_entry(runtime, json.loads(raw))
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - sorted: an outage stops the drain, anything else is buried
                 if outage_for(error) is not None:
                     raise
                 log.exception("spool entry could not be imported; kept on %s", spool.dead_key)
@@ -233,8 +356,8 @@ def drain(runtime: Runtime, limit: int = DRAIN_BATCH) -> int:
 def check_durability(spool: RedisSpool | None) -> str | None:
     """A warning when the spool's Redis would lose what it was given on a crash (no AOF, or no fsync);
     None when it is configured as docs/spool.md asks, or when Redis will not say (CONFIG disabled)."""
-    if spool is None:
-        return None
+    if not isinstance(spool, RedisSpool):
+        return None  # none, or a FileSpool: fsynced at each entry
     try:
         config = spool.connection.config_get("append*")
     except Exception:  # noqa: BLE001 - managed Redis often disables CONFIG: nothing to check

@@ -266,3 +266,26 @@ def test_depth_is_zero_without_a_spool_and_none_when_redis_is_down(stack: Stack)
     assert depth(stack.runtime) is None
     stack.runtime.spool = None
     assert depth(stack.runtime) == 0
+
+
+# --- `sambat up` without Redis: a local file ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stack", ["sqlite"], indirect=True)
+def test_without_redis_the_spool_is_a_local_file_drained_the_same_way(stack: Stack, tmp_path) -> None:  # noqa: ANN001
+    from gateway.jobs.spool import FileSpool
+
+    assert stack.runtime.spool is None  # the embedded queue: `sambat up` gives it a file (gateway/cli)
+    stack.runtime.spool = FileSpool(tmp_path / "spool")
+    sid = "SM" + "8" * 32
+    outbox_id = _outbox_row(stack, "SM" + "9" * 32)
+    with database_down(stack.runtime):
+        assert post_twilio(stack.client, SMS_PATH, form(payloads.SMS, MessageSid=sid)).status_code == 200
+        for status in ("sent", "delivered", "sent"):
+            post_twilio(stack.client, STATUS_PATH, form(payloads.status_body("SM" + "9" * 32, status)))
+    assert depth(stack.runtime) == 4
+
+    assert drain(stack.runtime) == 4
+    assert [row.provider_message_id for row in _stored(stack)] == [sid]
+    assert [row.status for row in _stored(stack, Outbox) if row.id == outbox_id] == ["delivered"]
+    assert depth(stack.runtime) == 0

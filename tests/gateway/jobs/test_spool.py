@@ -67,3 +67,42 @@ def test_a_redis_without_the_aof_is_named_at_start(tmp_path: Path) -> None:
     with private_redis(tmp_path / "redis") as redis:  # appendonly yes, appendfsync everysec
         assert check_durability(RedisSpool(Redis.from_url(redis.url))) is None
     assert check_durability(None) is None
+
+
+# --- the local file of `sambat up` without Redis ----------------------------------------------------------------
+
+
+def test_the_file_spool_keeps_its_order_across_a_restart_and_starts_afresh_when_drained(tmp_path: Path) -> None:
+    from gateway.jobs.spool import FileSpool
+
+    spool = FileSpool(tmp_path / "spool")
+    assert (spool.depth(), spool.oldest()) == (0, None)
+    ids = [spool.push("report", StatusReport(provider_message_id=f"SM{n}", status="sent")) for n in range(3)]
+    first = spool.oldest()
+    assert spool.depth() == 3 and json_id(first) == ids[0]
+    assert spool.remove_oldest(b"not the oldest") is False
+    assert spool.remove_oldest(first) is True
+
+    reopened = FileSpool(tmp_path / "spool")  # the process restarted
+    assert reopened.depth() == 2 and json_id(reopened.oldest()) == ids[1]
+    reopened.bury(reopened.oldest(), ValueError("a bug"))
+    assert (reopened.depth(), reopened.dead()) == (1, 1)
+    assert reopened.remove_oldest(reopened.oldest())
+    assert reopened.depth() == 0 and reopened.path.stat().st_size == 0  # truncated: it never grows forever
+    reopened.push("report", StatusReport(provider_message_id="SM9", status="sent"))
+    assert reopened.depth() == 1
+
+
+def test_a_torn_last_line_is_not_read_until_it_is_whole(tmp_path: Path) -> None:
+    from gateway.jobs.spool import FileSpool
+
+    spool = FileSpool(tmp_path / "spool")
+    spool.directory.mkdir(parents=True)
+    spool.path.write_bytes(b'{"id": "half')  # a crash in the middle of a write
+    assert (spool.depth(), spool.oldest()) == (0, None)
+
+
+def json_id(raw: bytes | None) -> str:
+    import json
+
+    return json.loads(raw)["id"]
