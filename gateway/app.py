@@ -42,7 +42,12 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     runtime = build_runtime(settings, queue=queue, senders=senders)
     app.extensions["sambat"] = runtime
     if sync:
-        sync_agencies(runtime)
+        try:
+            sync_agencies(runtime)
+        except OperationalError as error:
+            # A web process (re)started while PostgreSQL is down still takes webhooks (they are spooled,
+            # docs/spool.md); the agencies are synced by the next start.
+            log.warning("database unreachable at start (%s); agencies not synced with config.yaml", error.orig)
 
     from gateway.web.webhooks import bp as webhooks_bp
 

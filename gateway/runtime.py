@@ -51,6 +51,7 @@ class Runtime:
     senders: dict[str, Sender] = field(default_factory=dict)
     channels: dict[str, Any] = field(default_factory=dict)
     throttle: Any = None  # gateway.jobs.throttle.Throttle: per-provider send rates
+    spool: Any = None  # gateway.jobs.spool.RedisSpool: webhooks and mail while the database is down (docs/spool.md)
     # What the jobs layer hands to channels that store what they parse (the e-mail listener and poller, the
     # Android gateway), so that no channel imports the gateway: gateway.jobs.build_runtime wires them.
     mail_intake: Callable[..., Any] | None = None  # (raw mail, envelope sender) -> stored: gateway.jobs.mail

@@ -1,8 +1,9 @@
 """``sambat smtp``: an aiosmtpd listener for a city that points a mail route (MX or relay) at Sambat.
 
 The listener only takes mail for Sambat (``smtp.accept``; it never relays), refuses mail over
-``mail.max_mb`` at once (552), and answers ``250`` only after the mail is committed to the database; a
-database or queue failure answers ``451`` so the sending server tries again later.
+``mail.max_mb`` at once (552), and answers ``250`` only after the mail is committed to the database (or,
+while the database is down, spooled durably by the gateway: docs/spool.md); a failure to do either answers
+``451`` so the sending server tries again later.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ class IntakeHandler:
         except Exception:  # noqa: BLE001 - not stored: the sender must keep the mail and try again
             log.exception("could not store a mail from %s", envelope.mail_from)
             return "451 4.3.0 Sambat cannot store mail right now, please try again later"
+        if getattr(accepted, "spooled", False):
+            return "250 2.0.0 queued: stored when the database is back"
         return f"250 2.0.0 stored as message {accepted.message_id}"
 
 

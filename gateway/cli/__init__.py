@@ -53,16 +53,33 @@ def up(host: str, port: int) -> None:
         click.echo("No Twilio credentials: outbound SMS are printed here, NOT sent")
     from models.migrate import upgrade
 
+    _wait_for_database(settings)  # started while PostgreSQL is down: wait for it, never a traceback
     upgrade(settings.database_url)
     from gateway.app import create_app
+    from gateway.cli.supervise import Supervisor
     from gateway.jobs.scheduler import run_forever
 
     app = create_app(settings)
     runtime = app.extensions["sambat"]
+    if runtime.spool is None:  # no Redis: webhooks spool to a local file while the database is away
+        from gateway.jobs.spool import FileSpool
+
+        runtime.spool = FileSpool(Path(DEFAULT_SQLITE).parent.resolve() / "spool")
     stop = threading.Event()
-    threading.Thread(target=run_forever, args=(runtime,), kwargs={"stop": stop}, daemon=True,
-                     name="sambat-scheduler").start()
+    # Every part is watched and started again if it dies (gateway/cli/supervise.py).
+    supervisor = Supervisor(stop)
+    supervisor.thread("sambat-scheduler", lambda: run_forever(runtime, stop=stop))
     worker = _start_worker_process(settings) if settings.redis_url else None
+    if worker is not None:
+        children = {"worker": worker}
+
+        def restart_worker() -> None:
+            children["worker"] = _start_worker_process(settings)
+
+        supervisor.watch("the worker process", lambda: children["worker"].poll() is None, restart_worker)
+    elif hasattr(runtime.queue, "revive"):
+        supervisor.watch("the job threads", runtime.queue.ping, runtime.queue.revive)
+    supervisor.start()
     services = _start_channel_services(runtime, stop)
     # SIGTERM (systemd, docker stop, a test) must run the clean-up below, like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -76,8 +93,23 @@ def up(host: str, port: int) -> None:
         for service in services:
             service.stop()
         if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=10)
+            children["worker"].terminate()
+            try:
+                children["worker"].wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                children["worker"].kill()
+
+
+def _wait_for_database(settings: Settings) -> None:
+    """Block until the database answers, logging once while it does not (PostgreSQL still starting)."""
+    from gateway.jobs.reconnect import wait_for_database
+    from models import Database
+
+    database = Database(settings.database_url)
+    try:
+        wait_for_database(database, doing="`sambat up` starts when it answers, retrying with backoff")
+    finally:
+        database.dispose()
 
 
 def _start_channel_services(runtime, stop: threading.Event) -> list:  # noqa: ANN001
@@ -117,20 +149,19 @@ def web(host: str, port: int, workers: int) -> None:
 @main.command()
 @click.option("--burst", is_flag=True, help="work until the queues are empty, then stop")
 def worker(burst: bool) -> None:
-    """An rq worker for the pipeline's jobs (needs REDIS_URL)."""
+    """An rq worker for the pipeline's jobs (needs REDIS_URL); it outlives PostgreSQL and Redis restarts."""
     _configure_logging()
     settings = _settings()
     for key, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url)):
         if not value:
             raise click.ClickException(f"{key}: required for `sambat worker`")
-    from rq import SimpleWorker
-
     from gateway.jobs import build_runtime
+    from gateway.jobs.worker import run_worker
     from gateway.runtime import install
 
     runtime = build_runtime(settings)  # no Flask app, nothing written to the database
     install(runtime)
-    SimpleWorker(runtime.queue.ordered, connection=runtime.queue.connection).work(burst=burst)
+    run_worker(runtime, burst=burst)  # waits out PostgreSQL and Redis restarts, never exits on one
 
 
 @main.command()

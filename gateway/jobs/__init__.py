@@ -9,9 +9,9 @@ from channels.base import Sender
 from channels.console import NAME as CONSOLE
 from channels.console import ConsoleSender
 from gateway.jobs.inbound import store_and_enqueue
-from gateway.jobs.mail import accept_mail
 from gateway.jobs.outbox import apply_report
 from gateway.jobs.queue import EmbeddedQueue, RQQueue
+from gateway.jobs.spool import accept_mail_or_spool, build_spool
 from gateway.jobs.throttle import build_throttle
 from gateway.runtime import JobQueue, Runtime
 from gateway.settings import Settings
@@ -40,8 +40,9 @@ def build_runtime(settings: Settings, queue: JobQueue | None = None,
                 senders[spec.name] = sender
     channels = {spec.name: spec.build_channel(settings) for spec in specs if spec.build_channel}
     runtime = Runtime(settings=settings, db=Database(settings.database_url), queue=queue, senders=senders,
-                      channels=channels, throttle=build_throttle(settings, queue))
-    runtime.mail_intake = functools.partial(accept_mail, runtime)  # the e-mail listener's and poller's intake
+                      channels=channels, throttle=build_throttle(settings, queue), spool=build_spool(queue))
+    # The e-mail listener's and poller's intake: stored, or spooled to Redis while the database is down.
+    runtime.mail_intake = functools.partial(accept_mail_or_spool, runtime)
     runtime.accept_message = functools.partial(store_and_enqueue, runtime)
     runtime.apply_report = functools.partial(apply_report, runtime)
     return runtime

@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import queue as stdlib_queue
 import threading
+import time
 from collections.abc import Callable
 from importlib import import_module
 from typing import Any
 
+from gateway.jobs.reconnect import DATABASE, database_unavailable
 from gateway.runtime import DEFAULT, HIGH, JobQueue
 
 log = logging.getLogger(__name__)
@@ -76,6 +78,17 @@ class EmbeddedQueue:
             worker.start()
             self._workers.append(worker)
 
+    def revive(self) -> int:
+        """Start a new thread for each worker thread that died (``sambat up``'s supervisor); returns how many."""
+        revived = 0
+        for number, worker in enumerate(self._workers):
+            if not worker.is_alive():
+                log.error("job thread %s died; starting a new one", worker.name)
+                self._workers[number] = threading.Thread(target=self._work, name=worker.name, daemon=True)
+                self._workers[number].start()
+                revived += 1
+        return revived
+
     def enqueue(self, func: Callable[..., Any] | str, *args: Any, priority: str = DEFAULT) -> None:
         if isinstance(func, str):
             module, _, name = func.rpartition(".")
@@ -115,8 +128,13 @@ class EmbeddedQueue:
                     func(*args)
             else:
                 func(*args)
-        except Exception:  # noqa: BLE001 - a failed job is logged; the sweep retries it
-            log.exception("job %s%r failed", getattr(func, "__name__", func), args)
+        except Exception as error:  # noqa: BLE001 - a failed job is logged; the sweep retries it
+            if database_unavailable(error):
+                # Logged once per outage; the scheduler's sweep hands the work on when the database is back.
+                DATABASE.failed(error, "jobs wait for the scheduler's sweep")
+                time.sleep(1.0)  # no spinning through the queue while it is away
+            else:
+                log.exception("job %s%r failed", getattr(func, "__name__", func), args)
         finally:
             self._jobs.task_done()
 

@@ -19,7 +19,9 @@ from gateway.complaints.devices import device_work
 from gateway.complaints.reminders import deadline_work
 from gateway.jobs.media import sweep_media
 from gateway.jobs.outbox import send_outbound
+from gateway.jobs.reconnect import DATABASE, MAX_DELAY, Outage, outage_for, ping_database, wait_until
 from gateway.jobs.retrain import maybe_retrain
+from gateway.jobs.spool import check_durability, drain
 from gateway.runtime import Runtime
 from models import InboundMessage, Outbox, utcnow
 from models.message import CLAIMED, PENDING, RETRY
@@ -79,15 +81,40 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
 
 
 def run_forever(runtime: Runtime, interval: float = 5.0, stop: threading.Event | None = None) -> None:
-    """Sweep every ``interval`` seconds until ``stop`` is set; a failed sweep is logged and retried."""
+    """Import the spool and sweep every ``interval`` seconds until ``stop`` is set.
+
+    An outage of the database or Redis is logged once and waited out with backoff (``gateway.jobs.reconnect``),
+    never the end of the loop; any other failure is logged and tried again at the next interval.
+    """
     stop = stop or threading.Event()
+    warning = check_durability(runtime.spool)
+    if warning:
+        log.warning(warning)
     while not stop.is_set():
         started = time.monotonic()
         try:
+            drain(runtime)  # what the webhooks spooled while the database was down (docs/spool.md)
             sweep_once(runtime)
             deadline_work(runtime)  # reminders and escalation (issue 4), at most once a minute
             device_work(runtime)  # an e-mail when the SMS phones go quiet while messages wait, once a minute
             maybe_retrain(runtime)  # the router's model, when enough new examples arrived (issue 12)
-        except Exception:  # noqa: BLE001 - keep the scheduler alive through a database blip
-            log.exception("sweep failed; trying again in %ss", interval)
+        except Exception as error:  # noqa: BLE001 - keep the scheduler alive through outages and bugs alike
+            outage = outage_for(error)
+            if outage is None:
+                log.exception("sweep failed; trying again in %ss", interval)
+            else:
+                _wait_out(runtime, outage, error, stop)
+                continue
         stop.wait(max(0.0, interval - (time.monotonic() - started)))
+
+
+def _wait_out(runtime: Runtime, outage: Outage, error: BaseException, stop: threading.Event) -> None:
+    """Log the outage once, then probe the service with backoff until it answers (or ``stop`` is set)."""
+    outage.failed(error, "the scheduler waits for it, retrying with backoff")
+    connection = getattr(runtime.queue, "connection", None)
+    if outage is DATABASE:
+        wait_until(lambda: ping_database(runtime.db), outage, stop)
+    elif connection is not None:
+        wait_until(connection.ping, outage, stop)
+    else:
+        stop.wait(MAX_DELAY)

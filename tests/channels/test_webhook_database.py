@@ -1,8 +1,8 @@
 """The webhook when PostgreSQL restarts or is away: no message lost, never a traceback.
 
 Connections are not pinged before use (models/base.py), so a restart is found on the first statement. The
-webhook's INSERT is then run once more on a fresh connection; a database that is not there at all gets 503
-with Retry-After, so the provider retries later.
+webhook's INSERT is then run once more on a fresh connection. A database that is not there at all is spooled to
+Redis (tests/channels/test_webhook_spool.py); with Redis away too the webhook gets 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -53,7 +53,8 @@ def test_a_database_restart_loses_no_webhook(stack: Stack, caplog: pytest.LogCap
         assert session.scalar(select(func.count()).where(InboundMessage.processed_at.is_not(None))) == 2
 
 
-def test_no_database_answers_503_with_retry_after(stack: Stack) -> None:
+def test_no_database_and_no_spool_answers_503_with_retry_after(stack: Stack) -> None:
+    spool, stack.runtime.spool = stack.runtime.spool, None  # Redis away too: nothing to spool to
     working = stack.runtime.db.engine
     stack.runtime.db.engine = create_engine("postgresql+psycopg://postgres@127.0.0.1:1/test")  # nothing listens
     try:
@@ -61,6 +62,7 @@ def test_no_database_answers_503_with_retry_after(stack: Stack) -> None:
     finally:
         stack.runtime.db.engine.dispose()
         stack.runtime.db.engine = working
+        stack.runtime.spool = spool
 
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "5"

@@ -1,4 +1,8 @@
-"""Thin edge: check, store, commit, enqueue by id, answer. The worker does the rest."""
+"""Thin edge: check, store, commit, enqueue by id, answer. The worker does the rest.
+
+With the database unreachable, what was checked and read is spooled to Redis and answered 2xx all the same
+(:mod:`gateway.jobs.spool`); only when Redis is down too does the webhook answer 503.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from channels import registry
 from channels.base import Ignored, InboundError, StatusReport
 from gateway.jobs.inbound import store_and_enqueue
 from gateway.jobs.outbox import apply_report
+from gateway.jobs.spool import MESSAGE, REPORT, STORE, accept_or_spool
 from gateway.runtime import Runtime
 from gateway.web.webhooks.blueprint import bp
 
@@ -47,7 +52,9 @@ def _webhook_view(channel_name: str, parse: str, store: str | None = None) -> Ca
         try:
             result = getattr(channel, parse)(request, public_request_url())
             if store is not None:
-                return Response(f"{getattr(channel, store)(runtime, result)}\n", status=200, mimetype="text/plain")
+                answer = accept_or_spool(runtime, STORE, result, lambda: getattr(channel, store)(runtime, result),
+                                         channel=channel_name, method=store)
+                return Response(f"{answer}\n", status=200, mimetype="text/plain")
         except InboundError as error:
             return _refuse(error)
         except Ignored as reason:
@@ -55,9 +62,9 @@ def _webhook_view(channel_name: str, parse: str, store: str | None = None) -> Ca
         if isinstance(result, StatusReport):
             # A WhatsApp message failed because the window is closed (Twilio 63016): it goes again as a
             # template or by SMS, a new outbox row queued here.
-            outcome = apply_report(runtime, result)
+            outcome = accept_or_spool(runtime, REPORT, result, lambda: apply_report(runtime, result))
             return Response(f"{outcome}\n", status=200, mimetype="text/plain")
-        store_and_enqueue(runtime, result)
+        accept_or_spool(runtime, MESSAGE, result, lambda: store_and_enqueue(runtime, result))
         return channel.answer()
 
     return view
