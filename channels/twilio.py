@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 import phonenumbers
 import requests
 from pydantic import SecretStr, field_validator
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
@@ -256,6 +256,8 @@ class TwilioSender:
                     return SendResult(provider_message_id=found.sid, status=found.status or "queued")
         except TwilioRestException as exc:
             raise ProviderUnavailable(f"Twilio could not list messages: {classify_error(exc)}") from None
+        except TwilioException as exc:  # a page Twilio answered with an error
+            raise ProviderUnavailable(f"Twilio could not list messages: {exc}") from None
         except requests.exceptions.RequestException as exc:
             raise ProviderUnavailable(f"Twilio unreachable: {type(exc).__name__}: {exc}") from None
         return None

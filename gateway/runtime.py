@@ -32,8 +32,8 @@ SEND_OUTBOUND = "gateway.jobs.outbox.send_outbound"
 
 
 def job_id(kind: str, row_id: int) -> str:
-    """The one id of the job that works one row (``send:42``, ``process:7``): queued once while it waits."""
-    return f"{kind}:{row_id}"
+    """The one id of the job that works one row (``send-42``, ``process-7``): queued once while it waits."""
+    return f"{kind}-{row_id}"
 
 
 def send_priority(row: Any) -> str:

@@ -3,7 +3,7 @@
 Both take a job function and its arguments (always ids, never objects). With no REDIS_URL, ``sambat up``
 runs an :class:`EmbeddedQueue`, so a fresh machine needs nothing but Python.
 
-A job given a ``job_id`` (``send:42``, ``process:7``: :func:`gateway.runtime.job_id`) is queued once: while a job
+A job given a ``job_id`` (``send-42``, ``process-7``: :func:`gateway.runtime.job_id`) is queued once: while a job
 of that id waits or runs, queueing it again does nothing and returns False, so the scheduler's sweep every few
 seconds adds no second job for a row that already has one. A job that ended (failed, stopped) may be queued
 again. In rq the check and the push are one Lua script (rq's ``unique``); a finished job's leftovers are cleared
@@ -14,6 +14,7 @@ embedded queue cannot stop a thread and does not enforce it).
 from __future__ import annotations
 
 import logging
+import re
 import queue as stdlib_queue
 import threading
 from collections.abc import Callable
@@ -43,6 +44,7 @@ class RQQueue:
 
         self.connection = Redis.from_url(redis_url)
         self.name = name
+        self.prefix = re.sub(r"[^A-Za-z0-9_-]", "_", name)  # rq's job ids: letters, digits, _ and - only
         self.timeouts = dict(timeouts or DEFAULT_TIMEOUTS)
         self.queues = {
             HIGH: Queue(f"{name}-high", connection=self.connection, default_timeout=JOB_TIMEOUT),
@@ -71,7 +73,7 @@ class RQQueue:
             return True
         from rq.exceptions import DuplicateJobError
 
-        job_id = f"{self.name}:{job_id}"  # two deployments may share one Redis
+        job_id = f"{self.prefix}-{job_id}"  # two deployments may share one Redis
         for _ in range(3):
             try:
                 queue.enqueue(func, *args, job_id=job_id, unique=True, **options)
@@ -107,7 +109,7 @@ class RQQueue:
         """True while a job of this id waits or runs (tests, the console)."""
         from rq.job import Job
 
-        status = self.connection.hget(Job.key_for(f"{self.name}:{job_id}"), "status")
+        status = self.connection.hget(Job.key_for(f"{self.prefix}-{job_id}"), "status")
         return status is not None and status.decode() in ACTIVE
 
     def ping(self) -> bool:
