@@ -14,8 +14,8 @@ embedded queue cannot stop a thread and does not enforce it).
 from __future__ import annotations
 
 import logging
-import re
 import queue as stdlib_queue
+import re
 import threading
 from collections.abc import Callable
 from importlib import import_module
