@@ -75,13 +75,6 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
         problem = whatsapp.choose_path(session, runtime, row)
         if problem:
             return _fail(session, row, problem)
-        # Pace per provider (gateway.jobs.throttle): replies may wait for a reserved slot, updates step back.
-        defer = pace(runtime.throttle, row.channel, row.id, urgent=row.kind != "status_update")
-        if defer:
-            row.status, row.attempts, row.next_attempt_at = RETRY, row.attempts - 1, now + timedelta(seconds=defer)
-            row.last_error = f"throttled: {row.channel} is at its send rate; next try in {defer:.0f} s"
-            session.commit()
-            return RETRY
         sender = runtime.senders.get(row.channel)
         template = whatsapp.row_template(session, runtime, row) if row.path == TEMPLATE else None
         message = OutboundMessage(
@@ -91,10 +84,17 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
             template=template.sid if template else None,
             template_variables=template.fill(row.template_values or {}) if template else None,
         )
-        if row.unsure_since is not None and sender is not None:
+        if row.unsure_since is not None and sender is not None:  # asking is no send: before the pacing
             outcome = _reconcile(session, runtime, row, sender, message)
             if outcome is not None:
                 return outcome
+        # Pace per provider (gateway.jobs.throttle): replies may wait for a reserved slot, updates step back.
+        defer = pace(runtime.throttle, row.channel, row.id, urgent=row.kind != "status_update")
+        if defer:
+            row.status, row.attempts, row.next_attempt_at = RETRY, row.attempts - 1, now + timedelta(seconds=defer)
+            row.last_error = f"throttled: {row.channel} is at its send rate; next try in {defer:.0f} s"
+            session.commit()
+            return RETRY
         try:
             if sender is None:
                 raise SendError(f"no sender named {row.channel!r} is configured")
