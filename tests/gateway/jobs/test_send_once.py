@@ -24,7 +24,7 @@ from gateway.jobs.outbox import check, deliver
 from gateway.jobs.scheduler import CLAIM_TIMEOUT, sweep_once
 from models import Contact, InboundMessage, Outbox, utcnow
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CITY_NUMBER, Stack
-from tests.support.android_sms_standin import PASSWORD, USERNAME, AndroidSmsStandIn, android_standin  # noqa: F401
+from tests.support.android_sms_standin import PASSWORD, USERNAME, AndroidSmsStandIn
 
 CITIZEN = "+6281234567890"
 REPLY = "Aduan diterima. Tiket 1234 5678. Diteruskan ke DPUPRPKP. Cek status: ketik CEK 12345678"
