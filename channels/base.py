@@ -8,6 +8,7 @@ can help (after courier's ``core/channels/errors.go``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -202,3 +203,19 @@ class Sender(Protocol):
 
     def send(self, message: OutboundMessage) -> SendResult:
         """Send one message; raise a :class:`SendError` subclass on failure."""
+
+
+class Lookup(Protocol):
+    """What a sender that can answer "did you take this message?" adds (Twilio, the Android gateway).
+
+    The outbox asks before it sends again a message whose earlier send has no known outcome (the worker stopped
+    after the provider took it, an answer that timed out), and asks for the state of a message that stays
+    non-final too long. Either may raise :class:`ProviderUnavailable` when the provider cannot answer now.
+    """
+
+    def find(self, message: OutboundMessage, since: datetime, known: Callable[[str], bool]) -> SendResult | None:
+        """The provider's record of this message, taken since ``since``, or None when it has none;
+        ``known(provider id)`` is True for ids already recorded for another message (never a match)."""
+
+    def fetch_status(self, provider_message_id: str) -> StatusReport | None:
+        """The provider's current state of one message it took, or None when it no longer knows it."""

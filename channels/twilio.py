@@ -17,13 +17,15 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
 import phonenumbers
 import requests
 from pydantic import SecretStr, field_validator
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from twilio.rest import Client
@@ -72,6 +74,7 @@ CONFIG_CODES = {20003, 20404, 21606, 21659, 21660, 21606, 63007}
 WINDOW_CLOSED_CODES = {63016}
 FAILED_STATUSES = {"failed", "undelivered"}
 MEDIA_CHUNK = 64 * 1024
+LIST_PAGE_SIZE = 50  # List Messages page while looking for a message whose send had no known outcome
 
 
 class TwilioChannel:
@@ -229,6 +232,50 @@ class TwilioSender:
         except requests.exceptions.RequestException as exc:
             raise ProviderUnavailable(f"Twilio unreachable: {type(exc).__name__}: {exc}") from None
         return SendResult(provider_message_id=created.sid, status=created.status or "queued")
+
+    def find(self, message: OutboundMessage, since: datetime, known: Callable[[str], bool]) -> SendResult | None:
+        """Twilio's record of this message: List Messages to its number, newest first, back to ``since`` (less a
+        minute: Twilio's dates are whole seconds), matching the sender and the body (a template's text is
+        Twilio's to fill in: any message of ours not already recorded matches it).
+
+        Raises:
+            ProviderUnavailable: Twilio could not be asked; the message must not be sent again yet.
+        """
+        to = _address(message.medium, message.recipient)
+        sender = message.sender or self.from_number
+        oldest = since - timedelta(minutes=1)
+        try:
+            for found in self.client.messages.stream(to=to, page_size=LIST_PAGE_SIZE):
+                if found.date_created is not None and found.date_created < oldest:
+                    break
+                if not str(found.direction or "").startswith("outbound") or known(found.sid):
+                    continue
+                if sender and found.from_ and found.from_ != _address(message.medium, sender):
+                    continue
+                if message.template or found.body == message.body:
+                    return SendResult(provider_message_id=found.sid, status=found.status or "queued")
+        except TwilioRestException as exc:
+            raise ProviderUnavailable(f"Twilio could not list messages: {classify_error(exc)}") from None
+        except TwilioException as exc:  # a page Twilio answered with an error
+            raise ProviderUnavailable(f"Twilio could not list messages: {exc}") from None
+        except requests.exceptions.RequestException as exc:
+            raise ProviderUnavailable(f"Twilio unreachable: {type(exc).__name__}: {exc}") from None
+        return None
+
+    def fetch_status(self, provider_message_id: str) -> StatusReport | None:
+        """The Message resource's status now (Fetch Message); None when Twilio no longer has it (404)."""
+        try:
+            found = self.client.messages(provider_message_id).fetch()
+        except TwilioRestException as exc:
+            if exc.status == 404:
+                return None
+            raise ProviderUnavailable(f"Twilio could not fetch {provider_message_id}: {classify_error(exc)}") from None
+        except requests.exceptions.RequestException as exc:
+            raise ProviderUnavailable(f"Twilio unreachable: {type(exc).__name__}: {exc}") from None
+        code = found.error_code
+        return StatusReport(provider_message_id=found.sid, status=found.status,
+                            error_code=str(code) if code else None, raw={"fetched": True},
+                            window_closed=found.status in FAILED_STATUSES and code in WINDOW_CLOSED_CODES)
 
 
 def _address(medium: str, number: str) -> str:

@@ -31,11 +31,24 @@ PROCESS_INBOUND = "gateway.jobs.inbound.process_inbound"
 SEND_OUTBOUND = "gateway.jobs.outbox.send_outbound"
 
 
+def job_id(kind: str, row_id: int) -> str:
+    """The one id of the job that works one row (``send-42``, ``process-7``): queued once while it waits."""
+    return f"{kind}-{row_id}"
+
+
+def send_priority(row: Any) -> str:
+    """The queue the send of an outbox row goes to, first try and retries alike: an answer to what a citizen sent
+    (a ticket reply, a command's answer) is HIGH; what Sambat starts (status updates, reminders, alerts) DEFAULT."""
+    return HIGH if row.inbound_message_id is not None and row.kind != "status_update" else DEFAULT
+
+
 class JobQueue(Protocol):
     """What the pipeline needs from a queue (``gateway.jobs.queue``: rq on Redis, or embedded)."""
 
-    def enqueue(self, func: Callable[..., Any] | str, *args: Any, priority: str = DEFAULT) -> None:
-        """Run ``func(*args)`` soon, in a worker; ``func`` may be a job's dotted name."""
+    def enqueue(self, func: Callable[..., Any] | str, *args: Any, priority: str = DEFAULT,
+                job_id: str | None = None) -> bool:
+        """Run ``func(*args)`` soon, in a worker; ``func`` may be a job's dotted name. With ``job_id``, nothing
+        is queued while a job of that id waits or runs (returns False)."""
 
     def ping(self) -> bool:
         """True when the queue can take jobs."""
@@ -62,13 +75,13 @@ class Runtime:
         """Queue the send of one committed outbox row. A queue that is down is logged: the scheduler's
         sweep sends every row still owed."""
         try:
-            self.queue.enqueue(SEND_OUTBOUND, outbox_id, priority=priority)
+            self.queue.enqueue(SEND_OUTBOUND, outbox_id, priority=priority, job_id=job_id("send", outbox_id))
         except Exception:  # noqa: BLE001 - committed; the scheduler's sweep sends pending rows
             log.exception("could not enqueue outbox row %s; the scheduler will send it", outbox_id)
 
     def process_soon(self, message_id: int) -> None:
         """Queue the processing of one committed inbound message."""
-        self.queue.enqueue(PROCESS_INBOUND, message_id, priority=HIGH)
+        self.queue.enqueue(PROCESS_INBOUND, message_id, priority=HIGH, job_id=job_id("process", message_id))
 
     @property
     def default_sms_sender(self) -> str:

@@ -46,16 +46,25 @@ class InboundMessage(Base):
     automated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # A shared place (a WhatsApp location pin): {"latitude", "longitude", "address", "label"} (migration 0009).
     location: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
+    # Its processing job (migration 0012): runs started, the time before which the scheduler leaves it to the run
+    # that has it, the last run's error, and when it was given up (dead: shown in the console, retried by hand).
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    dead_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
-# Outbox statuses. pending/retry wait for a send; claimed: one worker is sending it; the rest follow
-# the provider's reports. Ranks order them so a late callback never rolls a final status back.
-PENDING, RETRY, CLAIMED = "pending", "retry", "claimed"
+# Outbox statuses. pending/retry wait for a send; claimed: one worker is sending it; dead: its sends failed
+# jobs.max_attempts times (the console shows it, with a retry button); the rest follow the provider's reports.
+# Ranks order them so a late callback never rolls a final status back (a provider's report still moves a dead row).
+PENDING, RETRY, CLAIMED, DEAD = "pending", "retry", "claimed", "dead"
 STATUS_RANK = {
-    PENDING: 0, RETRY: 0, CLAIMED: 1, "accepted": 2, "scheduled": 2, "queued": 2, "sending": 3,
+    PENDING: 0, RETRY: 0, CLAIMED: 1, DEAD: 1, "accepted": 2, "scheduled": 2, "queued": 2, "sending": 3,
     "sent": 4, "not_sent": 5, "delivered": 5, "undelivered": 5, "failed": 5, "canceled": 5, "read": 6,
 }
 FINAL_STATUSES = {"not_sent", "delivered", "undelivered", "failed", "canceled", "read"}
+# Taken by the provider but not yet final: after outbox.reconcile_after the provider is asked (gateway.jobs.outbox).
+IN_FLIGHT = ("accepted", "scheduled", "queued", "sending", "sent")
 ERROR_CODE_LENGTH = 100  # outbox.error_code: the longest provider failure code or reason kept (migration 0007)
 # How a WhatsApp message went (outbox.path): free text inside the 24-hour window, an approved template past it,
 # or by SMS instead (no template, or WhatsApp still refused). NULL for messages that never were WhatsApp.
@@ -98,6 +107,10 @@ class Outbox(Base):
     # become an approved template's variables past the 24-hour window ({"code": "1234 5678", "status": ...}).
     path: Mapped[str | None] = mapped_column(String(20))
     template_values: Mapped[dict[str, Any] | None] = mapped_column(NULLABLE_JSON)
+    # Since when the provider may hold this message although we have no id for it (a send whose outcome is
+    # unknown: the worker stopped, the answer timed out): before sending again, the provider is asked (migration
+    # 0012). NULL when every earlier attempt is known to have failed.
+    unsure_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
         return f"<Outbox {self.id} {self.kind} {self.status} to {self.recipient}>"

@@ -10,7 +10,10 @@ for an unknown word of at least ``fuzzy_min_length`` letters, take the keyword w
 ("smpah" -> "sampah"). Keywords in config.yaml go through the same steps (without typo correction),
 so "jalan berlubang" in the config and "jln berlobang" in an SMS meet as "jalan lubang".
 
-Every word's result is memoised, so steady-state cost per message is one regex pass and dict lookups.
+Every word's result is memoised, so steady-state cost per message is one regex pass and dict lookups. A token
+longer than ``MAX_WORD`` letters (a URL's tail, base64, a key held down) is no word any keyword could meet: it is
+kept as it is, unstemmed and unmemoised, so one long token costs its length, never its length squared (affix
+stripping peels a prefix at a time and Sastrawi tries many affix splits).
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ _SUFFIXES = ("nya", "kah", "lah", "an", "in", "ku", "mu", "ne")
 # Colloquial nasal prefixes: "ngangkut" -> angkut, "nyumbat" -> sumbat, "nambal" -> tambal, "mukul" -> pukul.
 _NASALS = (("nge", ""), ("ng", ""), ("ny", "s"), ("n", "t"), ("m", "p"))
 _MEMO_LIMIT = 200_000
+MAX_WORD = 40  # letters; longer tokens are passed through as they are
 
 
 class Normalizer:
@@ -73,6 +77,9 @@ class Normalizer:
             memo.clear()
         out: list[str] = []
         for word in _TOKEN.findall(text):
+            if len(word) > MAX_WORD:
+                out.append(word)
+                continue
             canonical = memo.get(word)
             if canonical is None:
                 canonical = memo[word] = self._canonical(word)

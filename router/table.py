@@ -96,11 +96,13 @@ class RoutingTable:
         scores: dict[int, float] = {}
         evidence: dict[int, list[tuple[int, str]]] = {}
         seen: set[tuple[int, str]] = set()
-        taken: list[tuple[int, int]] = []
+        # Characters of the haystack already consumed by a longer match: checking and marking a match costs its
+        # own length, so routing stays linear in the text however often a keyword repeats.
+        taken = bytearray(len(haystack))
         for start, end, positive, negative in sorted(hits, key=lambda h: (h[0] - h[1], h[0])):
-            if any(start <= e and end >= s for s, e in taken):
+            if taken.find(1, start, end + 1) != -1:
                 continue
-            taken.append((start, end))
+            taken[start:end + 1] = b"\x01" * (end + 1 - start)
             if self._after_place_marker(haystack, start):
                 continue
             for term in positive:

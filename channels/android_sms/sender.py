@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import requests
@@ -30,6 +32,7 @@ from channels.base import (
     Rejected,
     SendError,
     SendResult,
+    StatusReport,
     Throttled,
 )
 
@@ -112,6 +115,40 @@ class AndroidSmsSender:
             log.warning("android-sms: message %s taken, answer unreadable: %s", our_id, exc)
             return SendResult(provider_message_id=our_id, status="queued")
         return SendResult(provider_message_id=state.id or our_id, status=STATES.get(state.state.value, "queued"))
+
+    def find(self, message: OutboundMessage, since: datetime, known: Callable[[str], bool]) -> SendResult | None:
+        """The app's record of this message: ``GET /messages/{our id}`` (the app keeps the id we sent it with).
+
+        Raises:
+            ProviderUnavailable: the app could not be asked; the message must not be sent again yet.
+        """
+        state = self._state(self.message_id(message))
+        if state is None:
+            return None
+        return SendResult(provider_message_id=state.id, status=STATES.get(state.state.value, "queued"))
+
+    def fetch_status(self, provider_message_id: str) -> StatusReport | None:
+        """The message's state in the app now; None when the app no longer knows it."""
+        state = self._state(provider_message_id)
+        if state is None:
+            return None
+        failed = state.state.value == "Failed"
+        errors = [r.error for r in state.recipients if getattr(r, "error", None)] if failed else []
+        return StatusReport(provider_message_id=state.id, status=STATES.get(state.state.value, "queued"),
+                            error_code=str(errors[0])[:100] if errors else None, raw={"fetched": True})
+
+    def _state(self, our_id: str) -> Any:
+        try:
+            return self.client.get_state(our_id)
+        except APIError as error:
+            if error.status_code == 404:
+                return None
+            raise ProviderUnavailable(f"SMS gateway could not tell the state of {our_id}: "
+                                      f"{error.status_code}: {_error_text(error)}") from None
+        except requests.exceptions.RequestException as exc:
+            raise ProviderUnavailable(f"SMS gateway unreachable: {type(exc).__name__}: {exc}") from None
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ProviderUnavailable(f"SMS gateway: unreadable state of {our_id}: {exc}") from None
 
 
 def _error_text(error: APIError) -> str:

@@ -190,6 +190,9 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
         WhatsApp, on its channel), ``email``, ``opted_out`` or ``none``.
     """
     details = details or Details()
+    # Bounded work per message: the router reads at most the medium's intake.routed_chars (SMS 1,600, e-mail
+    # 20,000); the whole text stays with the stored message.
+    text = text[: runtime.settings.intake.routed_limit(message.medium)]
     decision = route_complaint(session, runtime, text)
     evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
     if decision.model is not None:

@@ -30,7 +30,8 @@ def build_runtime(settings: Settings, queue: JobQueue | None = None,
     if not settings.database_url:
         raise ValueError("DATABASE_URL is not set")
     if queue is None:
-        queue = RQQueue(settings.redis_url, settings.queue_name) if settings.redis_url else EmbeddedQueue()
+        queue = (RQQueue(settings.redis_url, settings.queue_name, timeouts=settings.jobs.timeouts) if settings.redis_url
+                 else EmbeddedQueue())
     specs = registry.specs()
     if senders is None:
         senders = {CONSOLE: ConsoleSender()}

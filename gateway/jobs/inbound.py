@@ -3,6 +3,12 @@
 ``process_inbound`` is an rq job that takes a message id. It is safe to run twice, even at once on
 two workers: the complaint is unique per message, the reply's outbox row unique per message, and
 whichever run commits first wins while the other rolls back and only hands on the replies.
+
+The reply goes out in the same job, right after its outbox row is committed (:func:`gateway.jobs.outbox.deliver`);
+the queue is the fallback when that send cannot run. Each run is counted before it starts (``attempts``, committed,
+with ``next_attempt_at`` leaving the message to this run until its timeout has passed); a run that fails records
+its error, and a message whose runs fail ``jobs.max_attempts`` times is dead (``dead_at``): the scheduler no
+longer hands it out, and the console lists it with a retry button (:mod:`gateway.jobs.dead`).
 """
 
 from __future__ import annotations
@@ -10,8 +16,9 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -21,21 +28,90 @@ from channels.base import InboundMessage
 from gateway.complaints.media import waiting
 from gateway.complaints.messages import contact_for, handle_message
 from gateway.jobs.media import fetch_media
-from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime
+from gateway.jobs.outbox import deliver
+from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime, job_id
 from models import InboundMessage as InboundRow
 from models import Outbox, utcnow
 from models.message import PENDING
 
 log = logging.getLogger(__name__)
 
+LEASE_MARGIN = 30  # seconds past the job's timeout before the scheduler may hand the message out again
+
 
 def process_inbound(message_id: int) -> None:
-    """rq job: handle one stored inbound message, then enqueue the sends of its replies, then its downloads."""
+    """rq job: handle one stored inbound message, send its replies, then enqueue its downloads."""
     runtime = current_runtime()
-    for outbox_id in handle_inbound(runtime, message_id):
-        runtime.send_soon(outbox_id, priority=HIGH)
+    if not begin_attempt(runtime, message_id):
+        return
+    try:
+        replies = handle_inbound(runtime, message_id)
+    except Exception as exc:  # rq's JobTimeoutException included: recorded, then rq records the failure too
+        record_failure(runtime, message_id, exc)
+        raise
+    for outbox_id in replies:
+        send_now(runtime, outbox_id)
     for fetch_id in waiting(runtime, message_id):  # photos never hold up the ticket reply
-        runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT)
+        runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT, job_id=job_id("media", fetch_id))
+
+
+def send_now(runtime: Runtime, outbox_id: int) -> None:
+    """Send a committed reply in this job; when that cannot run (the database or the provider failed in a way
+    the send could not record), hand it to the queue, whose job the scheduler's sweep also backs up."""
+    try:
+        deliver(runtime, outbox_id)
+    except Exception:  # noqa: BLE001 - the row is committed: the queue (or the sweep) sends it
+        log.exception("outbox %s: sending in the processing job failed; queueing it", outbox_id)
+        runtime.send_soon(outbox_id, priority=HIGH)
+
+
+def begin_attempt(runtime: Runtime, message_id: int) -> bool:
+    """Count one run of the message's job before it does anything. False when the message is dead, or becomes
+    dead now because earlier runs stopped without finishing (a worker killed: nothing recorded their end)."""
+    settings = runtime.settings
+    now = utcnow()
+    with runtime.db.session() as session:
+        lease = now + timedelta(seconds=settings.jobs.timeout("process_inbound") + LEASE_MARGIN)
+        counted = session.execute(
+            update(InboundRow)
+            .where(InboundRow.id == message_id, InboundRow.processed_at.is_(None), InboundRow.dead_at.is_(None))
+            .values(attempts=InboundRow.attempts + 1, next_attempt_at=lease)
+        ).rowcount
+        session.commit()
+        if not counted:
+            row = session.get(InboundRow, message_id)
+            return row is not None and row.dead_at is None  # processed: a second run only hands on the replies
+        row = session.get(InboundRow, message_id)
+        if row.attempts <= settings.jobs.max_attempts:
+            return True
+        row.dead_at = now
+        row.last_error = (f"stopped {row.attempts - 1} times without finishing (job timeout or worker killed)"
+                          + (f"; last error: {row.last_error}" if row.last_error else ""))[:2000]
+        session.commit()
+        log.error("inbound message %s is dead: %s", message_id, row.last_error)
+        return False
+
+
+def record_failure(runtime: Runtime, message_id: int, exc: BaseException) -> None:
+    """Keep a failed run's error; after ``jobs.max_attempts`` runs the message is dead, else due again after the
+    outbox's backoff. A database that cannot take even this is logged: the run stays counted."""
+    settings = runtime.settings
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    try:
+        with runtime.db.session() as session:
+            row = session.get(InboundRow, message_id)
+            if row is None or row.processed_at is not None:
+                return
+            row.last_error = error
+            if row.attempts >= settings.jobs.max_attempts:
+                row.dead_at = utcnow()
+                log.error("inbound message %s is dead after %s runs: %s", message_id, row.attempts, error)
+            else:
+                backoff = settings.outbox.retry_backoff
+                row.next_attempt_at = utcnow() + timedelta(seconds=backoff[min(row.attempts, len(backoff)) - 1])
+            session.commit()
+    except Exception:  # noqa: BLE001 - the original error is what the caller raises
+        log.exception("could not record the failure of inbound message %s", message_id)
 
 
 def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from channels import registry
 from channels.base import MediaFetchError
 from channels.photos import PhotoError, keep_photo, remove_files
-from gateway.runtime import DEFAULT, Runtime, current_runtime
+from gateway.runtime import DEFAULT, Runtime, current_runtime, job_id
 from models import InboundMessage, utcnow
 from models.message import (
     MEDIA_CLAIMED,
@@ -119,6 +119,6 @@ def sweep_media(runtime: Runtime, grace: timedelta = GRACE) -> int:
             ).order_by(MediaFetch.id).limit(BATCH)
         ))
     for fetch_id in due:
-        runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT)
+        runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT, job_id=job_id("media", fetch_id))
     return len(due)
 

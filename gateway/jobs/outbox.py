@@ -5,26 +5,47 @@ and status changes are conditional UPDATEs, so two workers or a late callback ne
 
 A WhatsApp row picks its path at each send (:mod:`gateway.jobs.whatsapp`): free text inside the 24-hour window,
 an approved template past it, else SMS; ``outbox.path`` records which.
+
+At most one send per reply: a send whose outcome is unknown (the worker stopped after the provider took it, the
+answer timed out, a 5xx) leaves ``unsure_since``; before such a row is sent again its provider is asked whether
+it has the message (:meth:`channels.base.Lookup.find`: Twilio's List Messages, the Android gateway's
+``GET /messages/{id}``), and it is sent again only when the provider has no record. A provider that cannot answer
+is a failed attempt, not a reason to send. A row whose sends fail ``jobs.max_attempts`` times (or
+``outbox.max_attempts``, the lower) is dead (:mod:`gateway.jobs.dead`). A message that stays non-final
+(queued, sent ...) for ``outbox.reconcile_after`` has its state fetched (:func:`check_outbound`), at growing
+intervals, for a day.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from channels.base import OutboundMessage, RecipientOptedOut, SendError, SendResult, StatusReport, WindowClosed
+from channels.base import (
+    OutboundMessage,
+    ProviderUnavailable,
+    RecipientOptedOut,
+    Sender,
+    SendError,
+    SendResult,
+    StatusReport,
+    WindowClosed,
+)
 from gateway.complaints.status import stop_updates
 from gateway.jobs import whatsapp
 from gateway.jobs.throttle import pace
-from gateway.runtime import DEFAULT, Runtime, current_runtime
+from gateway.runtime import DEFAULT, Runtime, current_runtime, job_id, send_priority
 from models import STATUS_RANK, Contact, Outbox, utcnow
-from models.message import CLAIMED, ERROR_CODE_LENGTH, PENDING, RETRY, TEMPLATE
+from models.message import CLAIMED, DEAD, ERROR_CODE_LENGTH, IN_FLIGHT, PENDING, RETRY, TEMPLATE
 
 log = logging.getLogger(__name__)
+
+CHECK_HORIZON = timedelta(days=1)  # a message still non-final a day after it was sent is no longer asked about
 
 
 def send_outbound(outbox_id: int) -> None:
@@ -54,13 +75,6 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
         problem = whatsapp.choose_path(session, runtime, row)
         if problem:
             return _fail(session, row, problem)
-        # Pace per provider (gateway.jobs.throttle): replies may wait for a reserved slot, updates step back.
-        defer = pace(runtime.throttle, row.channel, row.id, urgent=row.kind != "status_update")
-        if defer:
-            row.status, row.attempts, row.next_attempt_at = RETRY, row.attempts - 1, now + timedelta(seconds=defer)
-            row.last_error = f"throttled: {row.channel} is at its send rate; next try in {defer:.0f} s"
-            session.commit()
-            return RETRY
         sender = runtime.senders.get(row.channel)
         template = whatsapp.row_template(session, runtime, row) if row.path == TEMPLATE else None
         message = OutboundMessage(
@@ -70,6 +84,17 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
             template=template.sid if template else None,
             template_variables=template.fill(row.template_values or {}) if template else None,
         )
+        if row.unsure_since is not None and sender is not None:  # asking is no send: before the pacing
+            outcome = _reconcile(session, runtime, row, sender, message)
+            if outcome is not None:
+                return outcome
+        # Pace per provider (gateway.jobs.throttle): replies may wait for a reserved slot, updates step back.
+        defer = pace(runtime.throttle, row.channel, row.id, urgent=row.kind != "status_update")
+        if defer:
+            row.status, row.attempts, row.next_attempt_at = RETRY, row.attempts - 1, now + timedelta(seconds=defer)
+            row.last_error = f"throttled: {row.channel} is at its send rate; next try in {defer:.0f} s"
+            session.commit()
+            return RETRY
         try:
             if sender is None:
                 raise SendError(f"no sender named {row.channel!r} is configured")
@@ -83,18 +108,53 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
             log.warning("outbox %s: %s; sending it again as %s", row.id, exc, row.path)
             row.attempts -= 1  # the refusal created no message: the next path starts afresh
             session.commit()
+        except ProviderUnavailable as exc:
+            # A timeout or a 5xx may come after the provider took the message: ask before sending it again.
+            row.unsure_since = row.unsure_since or now
+            return _record_failure(session, runtime, row, exc)
         except SendError as exc:
             return _record_failure(session, runtime, row, exc)
         else:
-            return _record_sent(session, row, result)
+            return _record_sent(session, runtime, row, result)
     return deliver(runtime, outbox_id, _hops - 1)
 
 
-def _record_sent(session: Session, row: Outbox, result: SendResult) -> str:
-    # A status callback may already have moved the row on; only a row still claimed takes ours.
+def _reconcile(session: Session, runtime: Runtime, row: Outbox, sender: Sender, message: OutboundMessage) -> str | None:
+    """Ask the provider whether an earlier send of this row got through. Returns the row's new status when the
+    provider has it (recorded, not sent again) or cannot say (a failed attempt, tried later); None when it has
+    no record, so the caller sends. A sender that cannot be asked (e-mail, the console) sends again."""
+    find = getattr(sender, "find", None)
+    if find is None:
+        log.warning("outbox %s: %s cannot say whether it has the message; sending it again", row.id, row.channel)
+        return None
+
+    def known(provider_id: str) -> bool:
+        return session.scalar(select(Outbox.id).where(Outbox.provider_message_id == provider_id,
+                                                      Outbox.id != row.id)) is not None
+
+    try:
+        found = find(message, row.unsure_since, known)
+    except SendError as exc:
+        return _record_failure(session, runtime, row, exc, note="not sent again until the provider can say "
+                                                                "whether it has it")
+    if found is None:
+        log.info("outbox %s: %s has no record of it since %s; sending it", row.id, row.channel,
+                 row.unsure_since.isoformat())
+        row.unsure_since = None
+        return None
+    log.warning("outbox %s: %s already has it as %s (status %s); not sent again", row.id, row.channel,
+                found.provider_message_id, found.status)
+    return _record_sent(session, runtime, row, found)
+
+
+def _record_sent(session: Session, runtime: Runtime, row: Outbox, result: SendResult) -> str:
+    # A status callback may already have moved the row on; only a row still claimed takes ours. next_attempt_at
+    # is when its provider is asked for its state if no final report came by then (check_outbound).
+    now = utcnow()
     session.execute(
         update(Outbox).where(Outbox.id == row.id).values(
-            provider_message_id=result.provider_message_id, sent_at=utcnow(), last_error=None,
+            provider_message_id=result.provider_message_id, sent_at=now, last_error=None, unsure_since=None,
+            next_attempt_at=now + timedelta(seconds=runtime.settings.outbox.reconcile_after),
             status=case((Outbox.status == CLAIMED, result.status), else_=Outbox.status),
         )
     )
@@ -112,6 +172,11 @@ def _fail(session: Session, row: Outbox, reason: str) -> str:
     return row.status
 
 
+def max_sends(runtime: Runtime) -> int:
+    """Attempts at one row before it is dead: ``jobs.max_attempts``, or ``outbox.max_attempts`` if lower."""
+    return min(runtime.settings.jobs.max_attempts, runtime.settings.outbox.max_attempts)
+
+
 def _record_failure(session: Session, runtime: Runtime, row: Outbox, exc: SendError, note: str | None = None) -> str:
     settings = runtime.settings
     row.last_error = (f"{exc}; {note}" if note else str(exc))[:2000]
@@ -121,11 +186,14 @@ def _record_failure(session: Session, runtime: Runtime, row: Outbox, exc: SendEr
         contact = session.get(Contact, row.contact_id)
         if contact:
             stop_updates(contact)
-    if exc.retryable and row.attempts < settings.outbox.max_attempts:
+    if exc.retryable and row.attempts < max_sends(runtime):
         backoff = settings.outbox.retry_backoff
         delay = backoff[min(row.attempts - 1, len(backoff) - 1)]
         row.status, row.next_attempt_at = RETRY, utcnow() + timedelta(seconds=delay)
         log.warning("outbox %s: %s; retry %s in %ss", row.id, exc, row.attempts, delay)
+    elif exc.retryable:
+        row.status = DEAD  # the console lists it with its error and a retry button
+        log.error("outbox %s is dead after %s attempt(s): %s", row.id, row.attempts, exc)
     else:
         row.status = "failed"
         log.error("outbox %s failed for good after %s attempt(s): %s", row.id, row.attempts, exc)
@@ -151,10 +219,9 @@ def apply_report(runtime: Runtime, report: StatusReport) -> str:
     if follow_id is not None:
         log.info("outbox %s: WhatsApp window closed (%s); the message goes again as outbox %s",
                  report.outbox_id, report.error_code, follow_id)
-        try:
-            runtime.queue.enqueue(send_outbound, follow_id, priority=DEFAULT)
-        except Exception:  # noqa: BLE001 - committed; the scheduler's sweep sends pending rows
-            log.exception("could not enqueue outbox %s; the scheduler will send it", follow_id)
+        with runtime.db.session() as session:
+            priority = send_priority(session.get(Outbox, follow_id))
+        runtime.send_soon(follow_id, priority=priority)
         outcome += f"; sent again as outbox {follow_id}"
     return outcome
 
@@ -191,3 +258,51 @@ def apply_status(session: Session, report: StatusReport) -> str:
         session.rollback()
         return "ignored: provider id belongs to another message"
     return "updated" if changed else f"ignored: {row.status} is not older than {report.status}"
+
+
+def check_outbound(outbox_id: int) -> None:
+    """rq job: ask the provider for the state of a message that stayed non-final (:func:`check`)."""
+    check(current_runtime(), outbox_id)
+
+
+def check(runtime: Runtime, outbox_id: int) -> str:
+    """Fetch the provider's state of one sent message still non-final at its ``next_attempt_at`` and record it like
+    a delivery report. The next check, if it stays non-final, waits as long again as the message has been out
+    (10 min, 20, 40 ...), until a day after it was sent. Returns what changed, for logs and tests."""
+    with runtime.db.session() as session:
+        row = session.get(Outbox, outbox_id)
+        if row is None or row.status not in IN_FLIGHT or not row.provider_message_id:
+            return "nothing to check"
+        now = utcnow()
+        if row.next_attempt_at is not None and row.next_attempt_at > now:
+            return "not due"
+        sent_at = row.sent_at or row.created_at
+        out_for = max(now - sent_at, timedelta(seconds=runtime.settings.outbox.reconcile_after))
+        row.next_attempt_at = now + out_for if now + out_for < sent_at + CHECK_HORIZON else None
+        session.commit()
+        fetch = getattr(runtime.senders.get(row.channel), "fetch_status", None)
+        if fetch is None:
+            return f"{row.channel} cannot be asked"
+        provider_id, channel = row.provider_message_id, row.channel
+    try:
+        report = fetch(provider_id)
+    except SendError as exc:
+        log.warning("outbox %s: could not ask %s for its state: %s", outbox_id, channel, exc)
+        return f"not asked: {exc}"
+    if report is None:
+        return "unknown to the provider"
+    outcome = apply_report(runtime, report)
+    log.info("outbox %s: %s says %s: %s", outbox_id, channel, report.status, outcome)
+    return outcome
+
+
+def queue_checks(runtime: Runtime, session: Session, now: Any, limit: int) -> int:
+    """Queue :func:`check_outbound` for sent messages still non-final at their ``next_attempt_at``."""
+    due = list(session.scalars(
+        select(Outbox.id).where(Outbox.status.in_(IN_FLIGHT), Outbox.provider_message_id.is_not(None),
+                                Outbox.next_attempt_at <= now, Outbox.sent_at > now - CHECK_HORIZON)
+        .order_by(Outbox.next_attempt_at).limit(limit)
+    ))
+    for outbox_id in due:
+        runtime.queue.enqueue(check_outbound, outbox_id, priority=DEFAULT, job_id=job_id("check", outbox_id))
+    return len(due)

@@ -2,12 +2,20 @@
 
 Both take a job function and its arguments (always ids, never objects). With no REDIS_URL, ``sambat up``
 runs an :class:`EmbeddedQueue`, so a fresh machine needs nothing but Python.
+
+A job given a ``job_id`` (``send-42``, ``process-7``: :func:`gateway.runtime.job_id`) is queued once: while a job
+of that id waits or runs, queueing it again does nothing and returns False, so the scheduler's sweep every few
+seconds adds no second job for a row that already has one. A job that ended (failed, stopped) may be queued
+again. In rq the check and the push are one Lua script (rq's ``unique``); a finished job's leftovers are cleared
+first in a WATCHed transaction. Each job runs under its own timeout (``jobs.timeouts``; rq stops it there; the
+embedded queue cannot stop a thread and does not enforce it).
 """
 
 from __future__ import annotations
 
 import logging
 import queue as stdlib_queue
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -16,35 +24,95 @@ from typing import Any
 
 from gateway.jobs.reconnect import DATABASE, database_unavailable
 from gateway.runtime import DEFAULT, HIGH, JobQueue
+from gateway.settings.sections import DEFAULT_TIMEOUTS
 
 log = logging.getLogger(__name__)
 
 JOB_TIMEOUT = 120  # seconds; a job is a few queries and at most one provider call
+FAILURE_TTL = 7 * 24 * 3600
+ACTIVE = {"queued", "started", "deferred", "scheduled"}  # rq statuses of a job that will still run its work
+
+
+def _name(func: Callable[..., Any] | str) -> str:
+    return func if isinstance(func, str) else f"{func.__module__}.{func.__qualname__}"
 
 
 class RQQueue:
     """rq on Redis: two queues, ``<name>-high`` (new messages, ticket replies) worked before ``<name>``."""
 
-    def __init__(self, redis_url: str, name: str = "sambat") -> None:
+    def __init__(self, redis_url: str, name: str = "sambat", timeouts: dict[str, float] | None = None) -> None:
         from redis import Redis
         from rq import Queue
 
         self.connection = Redis.from_url(redis_url)
+        self.name = name
+        self.prefix = re.sub(r"[^A-Za-z0-9_-]", "_", name)  # rq's job ids: letters, digits, _ and - only
+        self.timeouts = dict(timeouts or DEFAULT_TIMEOUTS)
         self.queues = {
             HIGH: Queue(f"{name}-high", connection=self.connection, default_timeout=JOB_TIMEOUT),
             DEFAULT: Queue(name, connection=self.connection, default_timeout=JOB_TIMEOUT),
         }
+
+    def timeout(self, func: Callable[..., Any] | str) -> int:
+        """The whole seconds rq gives one job (by its function's short name, else ``default``)."""
+        short = _name(func).rpartition(".")[2]
+        return max(1, round(self.timeouts.get(short, self.timeouts.get("default", JOB_TIMEOUT))))
 
     @property
     def ordered(self) -> list[Any]:
         """The rq queues in the order a worker should listen to them."""
         return [self.queues[HIGH], self.queues[DEFAULT]]
 
-    def enqueue(self, func: Callable[..., Any] | str, *args: Any, priority: str = DEFAULT) -> None:
-        # One pipeline, so one round trip to Redis (rq alone makes two: the queue set, then the job).
+    def enqueue(self, func: Callable[..., Any] | str, *args: Any, priority: str = DEFAULT,
+                job_id: str | None = None) -> bool:
+        queue = self.queues[priority]
+        options = {"result_ttl": 0, "failure_ttl": FAILURE_TTL, "job_timeout": self.timeout(func)}
+        if job_id is None:
+            # One pipeline, so one round trip to Redis (rq alone makes two: the queue set, then the job).
+            with self.connection.pipeline() as pipeline:
+                queue.enqueue(func, *args, pipeline=pipeline, **options)
+                pipeline.execute()
+            return True
+        from rq.exceptions import DuplicateJobError
+
+        job_id = f"{self.prefix}-{job_id}"  # two deployments may share one Redis
+        for _ in range(3):
+            try:
+                queue.enqueue(func, *args, job_id=job_id, unique=True, **options)
+                return True
+            except DuplicateJobError:
+                if not self._clear_ended(job_id):
+                    return False  # waiting or running: that job does the work
+        return False
+
+    def _clear_ended(self, job_id: str) -> bool:
+        """Remove what is left of an ended job of this id (failed, stopped); False if one waits or runs."""
+        from redis.exceptions import WatchError
+        from rq.job import Job
+        from rq.results import Result
+
+        key = Job.key_for(job_id)
         with self.connection.pipeline() as pipeline:
-            self.queues[priority].enqueue(func, *args, result_ttl=0, failure_ttl=7 * 24 * 3600, pipeline=pipeline)
-            pipeline.execute()
+            try:
+                pipeline.watch(key)
+                status = pipeline.hget(key, "status")
+                if status is not None and status.decode() in ACTIVE:
+                    return False
+                pipeline.multi()
+                pipeline.delete(key, Job.dependents_key_for(job_id), Result.get_key(job_id))
+                for queue in self.queues.values():
+                    pipeline.zrem(queue.failed_job_registry.key, job_id)
+                pipeline.execute()
+            except WatchError:
+                return False  # another process just queued or started it
+        return True
+
+    def waiting(self, job_id: str) -> bool:
+        """True while a job of this id waits or runs (tests, the console)."""
+        from rq.job import Job
+
+        status = self.connection.hget(Job.key_for(f"{self.prefix}-{job_id}"), "status")
+        return status is not None and status.decode() in ACTIVE
 
     def ping(self) -> bool:
         try:
@@ -62,11 +130,12 @@ class EmbeddedQueue:
 
     def __init__(self, threads: int = 2) -> None:
         self.threads = threads
-        self._jobs: stdlib_queue.PriorityQueue[tuple[int, int, Callable[..., Any], tuple[Any, ...]]] = (
+        self._jobs: stdlib_queue.PriorityQueue[tuple[int, int, Callable[..., Any], tuple[Any, ...], str | None]] = (
             stdlib_queue.PriorityQueue()
         )
         self._counter = 0
         self._lock = threading.Lock()
+        self._ids: set[str] = set()  # ids of jobs queued or running
         self._workers: list[threading.Thread] = []
         self._app: Any = None
 
@@ -89,14 +158,25 @@ class EmbeddedQueue:
                 revived += 1
         return revived
 
-    def enqueue(self, func: Callable[..., Any] | str, *args: Any, priority: str = DEFAULT) -> None:
+    def enqueue(self, func: Callable[..., Any] | str, *args: Any, priority: str = DEFAULT,
+                job_id: str | None = None) -> bool:
         if isinstance(func, str):
             module, _, name = func.rpartition(".")
             func = getattr(import_module(module), name)
         with self._lock:
+            if job_id is not None:
+                if job_id in self._ids:
+                    return False
+                self._ids.add(job_id)
             self._counter += 1
             order = self._counter
-        self._jobs.put((0 if priority == HIGH else 1, order, func, args))
+        self._jobs.put((0 if priority == HIGH else 1, order, func, args, job_id))
+        return True
+
+    def waiting(self, job_id: str) -> bool:
+        """True while a job of this id waits or runs."""
+        with self._lock:
+            return job_id in self._ids
 
     def ping(self) -> bool:
         return bool(self._workers) and all(worker.is_alive() for worker in self._workers)
@@ -120,8 +200,8 @@ class EmbeddedQueue:
         while True:
             self._run(self._jobs.get())
 
-    def _run(self, item: tuple[int, int, Callable[..., Any], tuple[Any, ...]]) -> None:
-        _, _, func, args = item
+    def _run(self, item: tuple[int, int, Callable[..., Any], tuple[Any, ...], str | None]) -> None:
+        _, _, func, args, job_id = item
         try:
             if self._app is not None:
                 with self._app.app_context():
@@ -136,6 +216,9 @@ class EmbeddedQueue:
             else:
                 log.exception("job %s%r failed", getattr(func, "__name__", func), args)
         finally:
+            if job_id is not None:
+                with self._lock:
+                    self._ids.discard(job_id)
             self._jobs.task_done()
 
 

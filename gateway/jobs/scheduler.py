@@ -1,8 +1,15 @@
 """The scheduler: the safety net that makes "nothing is lost" true, and the home of timed work.
 
 Every few seconds it hands to the queue what the database says is still owed: inbound messages not
-yet processed (a lost job, Redis restarted), outbox rows waiting or due for a retry, and rows whose
-sender died mid-send. Running several schedulers at once is safe: every job it enqueues is idempotent.
+yet processed (a lost job, Redis restarted), outbox rows waiting or due for a retry, rows whose
+sender died mid-send, and sent messages whose state should be fetched from their provider. Running several
+schedulers at once is safe: every job it enqueues is idempotent.
+
+It owes each job once: jobs have deterministic ids (``send:42``), so a row whose job is still waiting is not
+queued again, and a retry goes to the queue its first try went to (``gateway.runtime.send_priority``), so a
+ticket reply never waits behind retries of status updates. A message whose processing job started
+``jobs.max_attempts`` times without finishing, or a send claimed that often by workers that stopped, is dead
+(``gateway.jobs.dead``): never handed out again until someone presses retry in the console.
 """
 
 from __future__ import annotations
@@ -13,18 +20,18 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from gateway.complaints.devices import device_work
 from gateway.complaints.reminders import deadline_work
 from gateway.jobs.media import sweep_media
-from gateway.jobs.outbox import send_outbound
+from gateway.jobs.outbox import max_sends, queue_checks
 from gateway.jobs.reconnect import DATABASE, MAX_DELAY, Outage, outage_for, ping_database, wait_until
 from gateway.jobs.retrain import maybe_retrain
 from gateway.jobs.spool import check_durability, drain
-from gateway.runtime import Runtime
+from gateway.runtime import Runtime, send_priority
 from models import InboundMessage, Outbox, utcnow
-from models.message import CLAIMED, PENDING, RETRY
+from models.message import CLAIMED, DEAD, PENDING, RETRY
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,8 @@ class SweepResult:
     inbound: int = 0
     outbox: int = 0
     reclaimed: int = 0
+    dead: int = 0  # sends given up in this sweep: claimed jobs.max_attempts times by workers that stopped
+    checks: int = 0  # sent messages whose state is fetched from the provider
     media: int = 0  # photo downloads (MMS, WhatsApp) never queued, due again, or whose worker died
 
 
@@ -48,35 +57,46 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
     now = utcnow()
     result = SweepResult()
     with runtime.db.session() as session:
-        # A send whose worker died: no provider id, claimed long ago. Twilio's callback carries our
-        # outbox id, so a message that did reach Twilio has its provider id by now and stays put.
+        # A send whose worker died: no provider id, claimed long ago. The provider may have taken it (the worker
+        # stopped before recording its id, the callbacks were refused): unsure since the claim, so the provider is
+        # asked before it is sent again; claimed jobs.max_attempts times, it is dead.
+        stale = ((Outbox.status == CLAIMED) & Outbox.provider_message_id.is_(None)
+                 & (Outbox.status_updated_at < now - CLAIM_TIMEOUT))
+        unsure = func.coalesce(Outbox.unsure_since, Outbox.status_updated_at)
+        result.dead = session.execute(
+            update(Outbox).where(stale, Outbox.attempts >= max_sends(runtime))
+            .values(status=DEAD, unsure_since=unsure, status_updated_at=now,
+                    last_error="send outcome unknown: the worker stopped mid-send on every attempt")
+        ).rowcount
         result.reclaimed = session.execute(
-            update(Outbox)
-            .where(Outbox.status == CLAIMED, Outbox.provider_message_id.is_(None),
-                   Outbox.status_updated_at < now - CLAIM_TIMEOUT)
-            .values(status=RETRY, next_attempt_at=now, last_error="send outcome unknown: worker stopped mid-send")
+            update(Outbox).where(stale)
+            .values(status=RETRY, next_attempt_at=now, unsure_since=unsure,
+                    last_error="send outcome unknown: worker stopped mid-send")
         ).rowcount
         session.commit()
         inbound_ids = list(session.scalars(
             select(InboundMessage.id)
-            .where(InboundMessage.processed_at.is_(None), InboundMessage.received_at < now - grace)
+            .where(InboundMessage.processed_at.is_(None), InboundMessage.dead_at.is_(None),
+                   InboundMessage.received_at < now - grace,
+                   InboundMessage.next_attempt_at.is_(None) | (InboundMessage.next_attempt_at <= now))
             .order_by(InboundMessage.id).limit(BATCH)
         ))
-        outbox_ids = list(session.scalars(
-            select(Outbox.id).where(
+        owed = list(session.execute(
+            select(Outbox.id, Outbox.kind, Outbox.inbound_message_id).where(
                 ((Outbox.status == PENDING) & (Outbox.created_at < now - grace))
                 | ((Outbox.status == RETRY) & (Outbox.next_attempt_at <= now))
             ).order_by(Outbox.id).limit(BATCH)
         ))
+        result.checks = queue_checks(runtime, session, now, BATCH)
     for message_id in inbound_ids:
         runtime.process_soon(message_id)
-    for outbox_id in outbox_ids:
-        runtime.queue.enqueue(send_outbound, outbox_id)
-    result.inbound, result.outbox = len(inbound_ids), len(outbox_ids)
+    for row in owed:
+        runtime.send_soon(row.id, priority=send_priority(row))
+    result.inbound, result.outbox = len(inbound_ids), len(owed)
     result.media = sweep_media(runtime, grace)
-    if result.inbound or result.outbox or result.reclaimed or result.media:
-        log.info("sweep: %s inbound, %s outbox, %s reclaimed, %s media", result.inbound, result.outbox,
-                 result.reclaimed, result.media)
+    if result.inbound or result.outbox or result.reclaimed or result.dead or result.checks or result.media:
+        log.info("sweep: %s inbound, %s outbox, %s reclaimed, %s dead, %s checks, %s media", result.inbound,
+                 result.outbox, result.reclaimed, result.dead, result.checks, result.media)
     return result
 
 

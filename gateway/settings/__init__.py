@@ -41,6 +41,7 @@ from gateway.settings.sections import (
     AdminSettings,
     Category,
     IntakeSettings,
+    JobsSettings,
     Open311Settings,
     OutboxSettings,
     check_texts,
@@ -119,6 +120,7 @@ class Settings(BaseSettings):
     whatsapp: WhatsAppSettings = setting(WhatsAppSettings())
     send_rates: dict[str, str] = setting({}, description="provider: rate, e.g. android-sms: 6/min")
     outbox: OutboxSettings = setting(OutboxSettings())
+    jobs: JobsSettings = setting(JobsSettings())
     intake: IntakeSettings = setting(IntakeSettings())
     open311: Open311Settings = setting(Open311Settings())
     admin: AdminSettings = setting(AdminSettings())
@@ -344,7 +346,8 @@ def _without(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str
     return kept
 
 
-_SECTION_KEYS = {"sms", "android_sms", "whatsapp", "mail", "smtp", "imap", "outbox", "intake", "open311", "admin"}
+_SECTION_KEYS = {"sms", "android_sms", "whatsapp", "mail", "smtp", "imap", "outbox", "jobs", "intake", "open311",
+                 "admin"}
 
 
 def _merge_overrides(model: type[BaseModel], current: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

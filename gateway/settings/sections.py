@@ -35,6 +35,8 @@ DEFAULT_REPLIES: dict[str, dict[str, str] | None] = {
     },
     "spam": None,
 }
+# Characters of a complaint's text kept for routing, per medium: the rest stays with the message, not routed.
+DEFAULT_ROUTED_CHARS = {"sms": 1600, "mms": 1600, "whatsapp": 4096, "email": 20000, "default": 20000}
 MAX_NOTE = 110  # the reply is "Tiket 1234 5678: Ditolak. <note>": one SMS segment in all
 
 
@@ -64,11 +66,20 @@ class OutboxSettings(Section):
     max_attempts: Whole = setting(6, env="SAMBAT_OUTBOX_MAX_ATTEMPTS", description="sends tried before giving up")
     retry_backoff: tuple[Number, ...] = setting((10, 30, 120, 600, 1800), description="seconds between tries")
     send_timeout: Number = setting(10.0, env="SAMBAT_SEND_TIMEOUT", description="seconds one provider call may take")
+    reconcile_after: Number = setting(600.0, description="seconds a sent message may stay non-final before its "
+                                      "provider is asked for its state")
 
     @field_validator("max_attempts")
     @classmethod
     def _attempts(cls, value: int) -> int:
         return whole(value, 1)
+
+    @field_validator("reconcile_after")
+    @classmethod
+    def _reconcile(cls, value: float) -> float:
+        if not 10 <= value <= 7 * 24 * 3600:
+            raise ValueError(f"must be a number of seconds from 10 to 604800, got {value!r}")
+        return value
 
     @field_validator("retry_backoff")
     @classmethod
@@ -83,6 +94,45 @@ class OutboxSettings(Section):
         if value <= 0:
             raise ValueError("must be a number of seconds > 0")
         return value
+
+
+# The jobs a worker runs, by their short name, and the seconds each may take before rq stops it (jobs.timeouts).
+JOB_NAMES = ("process_inbound", "send_outbound", "check_outbound", "fetch_media", "default")
+DEFAULT_TIMEOUTS = {"process_inbound": 60, "send_outbound": 60, "check_outbound": 30, "fetch_media": 120,
+                    "default": 120}
+
+
+class JobsSettings(Section):
+    """``jobs:``: how long one job may run and how often a message or send is tried before it is dead."""
+
+    max_attempts: Whole = setting(5, env="SAMBAT_JOBS_MAX_ATTEMPTS", description="runs of a message's job, or sends "
+                                  "of a reply, before it is dead (shown in the console with a retry button)")
+    timeouts: dict[str, Number] = setting(DEFAULT_TIMEOUTS, description="seconds per job (process_inbound, "
+                                          "send_outbound, check_outbound, fetch_media; default for the rest)")
+
+    @field_validator("max_attempts")
+    @classmethod
+    def _attempts(cls, value: int) -> int:
+        return whole(value, 1, 100)
+
+    @field_validator("timeouts", mode="before")
+    @classmethod
+    def _timeouts(cls, given: Any) -> dict[str, float]:
+        if not isinstance(given, Mapping):
+            raise ValueError(f"must map job names ({', '.join(JOB_NAMES)}) to seconds")
+        timeouts = dict(DEFAULT_TIMEOUTS)
+        for name, seconds in given.items():
+            if name not in JOB_NAMES:
+                raise ValueError(f"jobs.timeouts.{name}: not a job; the jobs are {', '.join(JOB_NAMES)}")
+            if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not 1 <= seconds <= 3600:
+                raise ValueError(f"jobs.timeouts.{name}: must be a number of seconds from 1 to 3600, got {seconds!r}")
+            timeouts[name] = seconds
+        return timeouts
+
+    def timeout(self, job: str) -> int:
+        """Whole seconds for one job, by its short or dotted name (rq takes whole seconds)."""
+        name = job.rpartition(".")[2]
+        return max(1, round(self.timeouts.get(name, self.timeouts["default"])))
 
 
 @dataclass(frozen=True)
@@ -159,6 +209,25 @@ class IntakeSettings(Section):
     form_rate_limit: str = setting("5 per minute;30 per hour", env="SAMBAT_FORM_RATE_LIMIT")
     api_rate_limit: str = setting("120 per minute", env="SAMBAT_API_RATE_LIMIT")
     categories: Annotated[tuple[Category, ...], BeforeValidator(parse_categories)] = setting(())
+    routed_chars: dict[str, Whole] = setting(DEFAULT_ROUTED_CHARS, description="per medium (sms, mms, whatsapp, "
+                                             "email, web ...): characters of a complaint's text kept for routing")
+
+    @field_validator("routed_chars", mode="before")
+    @classmethod
+    def _routed_chars(cls, given: Any) -> dict[str, int]:
+        if not isinstance(given, Mapping):
+            raise ValueError("must map media (sms, email ...) to a number of characters")
+        limits = dict(DEFAULT_ROUTED_CHARS)
+        for medium, chars in given.items():
+            if isinstance(chars, bool) or not isinstance(chars, int) or not 160 <= chars <= 1_000_000:
+                raise ValueError(f"intake.routed_chars.{medium}: must be a whole number from 160 to 1000000, "
+                                 f"got {chars!r}")
+            limits[str(medium)] = chars
+        return limits
+
+    def routed_limit(self, medium: str) -> int:
+        """Characters of a complaint's text kept for routing when it came by ``medium``."""
+        return self.routed_chars.get(medium, self.routed_chars["default"])
 
     @field_validator("media_dir")
     @classmethod

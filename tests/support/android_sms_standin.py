@@ -3,12 +3,14 @@
 :class:`AndroidSmsStandIn` serves ``POST /messages`` on 127.0.0.1 the way the app does, both where the device's
 local server has it (``/messages``) and where the cloud has it (``/3rdparty/v1/messages``). Every request is
 recorded and checked against the app's own API description (:mod:`android_sms_contract`, openapi-core over
-``swagger.json``: path, security, the ``Message`` schema) and the rules the description cannot express: basic
-auth with the app's credentials or a bearer JWT, exactly one of ``textMessage`` / ``dataMessage`` / ``message``,
-``ttl`` or ``validUntil`` but not both, phone numbers in E.164 (decrypted first when ``isEncrypted``, with the
-passphrase the app would have). A known id is refused with 409; an accepted message gets ``202`` and the app's
-``GetMessageResponse``. A request the app would refuse is kept in :attr:`violations`, which fail the test at
-teardown unless it set :attr:`expect_violations`. :meth:`fail_next` scripts error answers and delays.
+``swagger.json``: path, security, the ``Message`` schema) and the rules the description cannot express: basic auth
+with the app's credentials or a bearer JWT, exactly one of ``textMessage`` / ``dataMessage`` / ``message``, ``ttl``
+or ``validUntil`` but not both, phone numbers in E.164 (decrypted first when ``isEncrypted``, with the passphrase
+the app would have). A message may carry the client's own ``id``, which the app keeps: a known id is refused with
+409; an accepted message gets ``202`` and the app's ``GetMessageResponse``, and ``GET /messages/{id}`` answers the
+same document (its state now: :meth:`set_state`) or 404 for an unknown id. A request the app would refuse is kept in
+:attr:`violations`, which fail the test at teardown unless it set :attr:`expect_violations`. :meth:`fail_next`
+scripts error answers and delays.
 
 :func:`signed_event` builds a webhook request exactly as the app sends it: the ``WebHookEvent`` JSON (id,
 webhookId, event, deviceId, payload), ``X-Signature`` = hex HMAC-SHA256 of body + ``X-Timestamp``.
@@ -27,7 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
 from android_sms_gateway import Encryptor
@@ -43,6 +45,7 @@ OTHER_DEVICE_ID = "Qm4TnW7cX1vHs8KdE2rYa"
 LOCAL_DEVICE_ID = "ffffffffceb0b1db0000018e937c815b"  # the local server's own id, as in the app's docs
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 MESSAGE_PATHS = ("/messages", CLOUD_PREFIX + "/messages")
+MESSAGE_STATE = re.compile(r"^(?:" + re.escape(CLOUD_PREFIX) + r")?/messages/(?P<id>[^/]+)$")
 
 
 @dataclass
@@ -72,6 +75,7 @@ class AndroidSmsStandIn:
     requests: list[SentRequest] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     known_ids: set[str] = field(default_factory=set)
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)  # GetMessageResponse by message id
     expect_violations: bool = False
     _script: list[_Scripted] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -112,6 +116,14 @@ class AndroidSmsStandIn:
         """Answer the next ``times`` requests with ``status`` (after ``delay`` seconds)."""
         self._script.append(_Scripted(status, delay, times))
 
+    def set_state(self, message_id: str, state: str, error: str | None = None) -> None:
+        """Move a message on in the app (``Sent``, ``Delivered``, ``Failed``), as GET /messages/{id} then tells."""
+        with self._lock:
+            document = self.states[message_id]
+            recipients = [{**r, "state": state, **({"error": error} if error else {})} for r in document["recipients"]]
+            self.states[message_id] = {**document, "state": state, "recipients": recipients,
+                                       "states": {**document["states"], state: "2026-11-23T10:01:00.000+07:00"}}
+
     def messages_sent(self) -> list[dict[str, Any]]:
         """The accepted messages' bodies in the clear, in order."""
         return [r.clear for r in self.requests if r.answered == 202]
@@ -138,6 +150,9 @@ class AndroidSmsStandIn:
             if scripted.status != 202:
                 return self._answer(handler, record, scripted.status, {"message": f"scripted {scripted.status}"})
         problems = check_request(method, parts.path, parse_qs(parts.query), headers, raw)
+        state_path = MESSAGE_STATE.match(parts.path)
+        if method == "GET" and state_path:
+            return self._state(handler, record, headers, problems, unquote(state_path["id"]))
         if method != "POST" or parts.path not in MESSAGE_PATHS:
             self.violations.extend(problems or [f"{method} {parts.path}: not a path the app serves here"])
             return self._answer(handler, record, 404, {"message": "not found"})
@@ -155,11 +170,29 @@ class AndroidSmsStandIn:
         message_id = body.get("id") or f"standin{len(self.requests):013d}"
         self.known_ids.add(message_id)
         recipients = [{"phoneNumber": n, "state": "Pending"} for n in body["phoneNumbers"]]
-        self._answer(handler, record, 202, {
+        document = {
             "id": message_id, "deviceId": body.get("deviceId") or DEVICE_ID, "state": "Pending",
             "recipients": recipients, "isEncrypted": bool(body.get("isEncrypted")), "isHashed": False,
             "states": {"Pending": "2026-11-23T10:00:00.000+07:00"},
-        })
+        }
+        with self._lock:
+            self.states[message_id] = document
+        self._answer(handler, record, 202, document)
+
+    def _state(self, handler: BaseHTTPRequestHandler, record: SentRequest, headers: dict[str, str],
+               problems: list[str], message_id: str) -> None:
+        """GET /messages/{id}: the message's ``GetMessageResponse``, or 404 when the app has no such id."""
+        if headers.get("Authorization") not in (_basic(USERNAME, PASSWORD), f"Bearer {TOKEN}"):
+            self.violations.extend(problems + ["Authorization: not the app's credentials"])
+            return self._answer(handler, record, 401, {"message": "Unauthorized"})
+        if problems:
+            self.violations.extend(problems)
+            return self._answer(handler, record, 400, {"message": "; ".join(problems)})
+        with self._lock:
+            document = self.states.get(message_id)
+        if document is None:
+            return self._answer(handler, record, 404, {"message": f"message {message_id} not found"})
+        self._answer(handler, record, 200, document)
 
     def _decrypted(self, body: Any) -> tuple[Any, str | None]:
         """The body with its text and phone numbers decrypted as the app does when ``isEncrypted``."""

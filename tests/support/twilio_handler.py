@@ -13,10 +13,10 @@ import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime
+from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from .twilio_contract import (
     INVALID_PARAMETER,
@@ -24,6 +24,7 @@ from .twilio_contract import (
     Violation,
     check_auth,
     check_create_message,
+    check_list_messages,
 )
 
 if TYPE_CHECKING:
@@ -190,7 +191,8 @@ class TwilioHandler(BaseHTTPRequestHandler):
         """Check the request and choose the answer: (status, JSON, delay before answering)."""
         create = MESSAGES_ROUTE.match(recorded.path)
         fetch = MESSAGE_ROUTE.match(recorded.path)
-        route = create if self.command == "POST" else fetch if self.command == "GET" else None
+        listing = create if self.command == "GET" else None
+        route = create if self.command == "POST" else (fetch or listing) if self.command == "GET" else None
         if route is None:
             return 404, twilio_error(20404, 404), 0.0
         account_sid = route["account"]
@@ -198,6 +200,8 @@ class TwilioHandler(BaseHTTPRequestHandler):
         if auth_problem:
             recorded.violations.append(auth_problem)
             return 401, twilio_error(20003, 401), 0.0
+        if listing:
+            return self._list(recorded, account_sid)
         if fetch:
             resource = self.standin.message(route["sid"])
             return (200, resource, 0.0) if resource else (404, twilio_error(20404, 404), 0.0)
@@ -216,6 +220,36 @@ class TwilioHandler(BaseHTTPRequestHandler):
             return 400, twilio_error(rejection.code, 400, _answer_message(rejection)), delay
         return 201, message_resource(account_sid, recorded.params, len(recorded.form.get("MediaUrl", []))), delay
 
+    def _list(self, recorded: RecordedRequest, account_sid: str) -> tuple[int, dict[str, Any], float]:
+        """ListMessage: the account's messages, newest first, filtered by To, From and DateSent (a message not yet
+        sent has no date_sent, so a DateSent filter leaves it out, as at Twilio), one page of PageSize."""
+        query = parse_qs(recorded.query, keep_blank_values=True)
+        form_request = TwilioFormRequest("GET", recorded.path, recorded.headers, b"", "", query=query)
+        recorded.violations.extend(check_list_messages(form_request, query))
+        if any(v.status == 400 for v in recorded.violations):
+            rejection = next(v for v in recorded.violations if v.status == 400)
+            return 400, twilio_error(rejection.code, 400, _answer_message(rejection)), 0.0
+        first = {name: values[0] for name, values in query.items() if values}
+        found = [m for m in reversed(self.standin.messages_sent()) if m["account_sid"] == account_sid
+                 and ("To" not in first or m["to"] == first["To"])
+                 and ("From" not in first or m["from"] == first["From"])
+                 and _sent_within(m, first)]
+        size = int(first.get("PageSize", "50"))
+        page = int(first.get("Page", "0"))
+        chunk = found[page * size:(page + 1) * size]
+        base = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        kept = {name: value for name, value in first.items() if name not in ("Page", "PageToken", "PageSize")}
+
+        def uri(number: int) -> str:
+            return base + "?" + urlencode({**kept, "PageSize": size, "Page": number, "PageToken": f"PA{number}"})
+
+        more = (page + 1) * size < len(found)
+        return 200, {
+            "messages": chunk, "page": page, "page_size": size, "start": page * size,
+            "end": page * size + max(len(chunk) - 1, 0), "uri": uri(page), "first_page_uri": uri(0),
+            "next_page_uri": uri(page + 1) if more else None, "previous_page_uri": uri(page - 1) if page else None,
+        }, 0.0
+
     def _send_json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode("utf-8")
         try:
@@ -226,6 +260,23 @@ class TwilioHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client gave up (timeout test)
+
+
+def _sent_within(message: dict[str, Any], query: dict[str, str]) -> bool:
+    """Whether a message passes the DateSent, DateSent< and DateSent> filters (days or full dates, GMT)."""
+    filters = {name: query[name] for name in ("DateSent", "DateSent<", "DateSent>") if name in query}
+    if not filters:
+        return True
+    if not message.get("date_sent"):
+        return False
+    sent = parsedate_to_datetime(message["date_sent"])
+    for name, value in filters.items():
+        bound = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        bound = bound if bound.tzinfo else bound.replace(tzinfo=UTC)
+        if name == "DateSent" and sent.date() != bound.date() or name == "DateSent<" and sent > bound \
+                or name == "DateSent>" and sent < bound:
+            return False
+    return True
 
 
 def _answer_message(violation: Violation) -> str:

@@ -1,8 +1,10 @@
 """A local HTTP stand-in for Twilio's Messages REST API, for tests and benchmarks.
 
-:class:`TwilioStandIn` serves ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (CreateMessage) and
-``GET .../Messages/{Sid}.json`` on 127.0.0.1 with an ephemeral port. Every request is recorded and checked
-against Twilio's OpenAPI description and documented rules (:mod:`twilio_contract`); a request
+:class:`TwilioStandIn` serves ``POST /2010-04-01/Accounts/{AccountSid}/Messages.json`` (CreateMessage),
+``GET .../Messages.json`` (ListMessage: To, From, DateSent filters, newest first, paged by PageSize with
+``next_page_uri``) and ``GET .../Messages/{Sid}.json`` (FetchMessage) on 127.0.0.1 with an ephemeral port.
+:meth:`TwilioStandIn.set_status` moves a message on as Twilio's own processing would. Every request is recorded
+and checked against Twilio's OpenAPI description and documented rules (:mod:`twilio_contract`); a request
 Twilio would reject gets Twilio's 400/401 error JSON, and every problem is kept as a violation.
 
 Pointing the real twilio client (twilio>=9) at it: twilio-python builds absolute ``https://api.twilio.com/...``
@@ -203,6 +205,16 @@ class TwilioStandIn:
                     "StructuredMessage": "false", "AccountSid": resource["account_sid"],
                     "ChannelToAddress": to.removeprefix("whatsapp:"), "ErrorCode": str(WINDOW_CLOSED),
                 }))
+
+    def set_status(self, sid: str, status: str, error_code: int | None = None) -> None:
+        """Move a message on (``sent``, ``delivered``, ``undelivered`` ...) as Twilio's processing would; a sent
+        message gets its ``date_sent``."""
+        with self._state:
+            resource = dict(self._messages[sid])
+            resource["status"], resource["error_code"] = status, error_code
+            if status != "queued" and not resource.get("date_sent"):
+                resource["date_sent"] = resource["date_updated"]
+            self._messages[sid] = resource
 
     def reset(self) -> None:
         """Forget recorded requests, messages, scripted answers, closed windows and callbacks."""
