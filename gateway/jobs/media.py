@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(seconds=30)  # leave fresh rows to the job enqueued for them
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a download not finished by then died with its worker
 BATCH = 500
-REFUSALS = {"too_large", "empty", "not_image", "wrong_type", "too_many_pixels", "too_many"}
+REFUSALS = {"too_large", "empty", "not_image", "wrong_type", "too_many_pixels", "too_many", "too_slow"}
 
 
 def fetch_media(fetch_id: int) -> None:

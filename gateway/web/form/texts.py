@@ -103,7 +103,8 @@ ERRORS: dict[str, dict[str, str]] = {
         "needs_both_coordinates": "Isi lintang dan bujur, atau kosongkan keduanya.",
         "too_many": "Paling banyak {max_photos} foto.", "too_large": "Foto terlalu besar (maks. {max_mb} MB).",
         "empty": "File foto kosong.", "not_image": "File ini bukan foto yang bisa dibaca.",
-        "wrong_type": "Hanya foto JPEG, PNG atau HEIC.", "too_many_pixels": "Resolusi foto terlalu besar.",
+        "wrong_type": "Hanya foto JPEG, PNG atau HEIC.", "too_many_pixels": "Resolusi foto terlalu besar (maks. 10.000 piksel per sisi, 40 megapiksel).",
+        "too_slow": "Foto ini tidak bisa kami proses; kirim foto yang lebih kecil.",
         "unknown_language": "Bahasa tidak dikenal.", "unknown_category": "Kategori tidak dikenal.",
     },
     "en": {
@@ -115,7 +116,8 @@ ERRORS: dict[str, dict[str, str]] = {
         "needs_both_coordinates": "Give both latitude and longitude, or neither.",
         "too_many": "At most {max_photos} photos.", "too_large": "Photo too large (up to {max_mb} MB).",
         "empty": "The photo file is empty.", "not_image": "This file is not a photo we can read.",
-        "wrong_type": "Only JPEG, PNG or HEIC photos.", "too_many_pixels": "The photo's resolution is too high.",
+        "wrong_type": "Only JPEG, PNG or HEIC photos.", "too_many_pixels": "The photo's resolution is too high (at most 10,000 pixels a side, 40 megapixels).",
+        "too_slow": "We could not process this photo; please send a smaller one.",
         "unknown_language": "Unknown language.", "unknown_category": "Unknown category.",
     },
 }
