@@ -21,8 +21,8 @@ import multiprocessing
 import resource
 import secrets
 from dataclasses import dataclass
-from struct import error as struct_error
 from pathlib import Path
+from struct import error as struct_error
 from typing import Any
 
 import pillow_heif
