@@ -233,6 +233,8 @@ def _confirm(session: Session, runtime: Runtime, complaint: Complaint, contact: 
              message: InboundRow) -> tuple[Outbox | None, str]:
     """The ticket reply, as every channel's citizen gets it: on the channel the message came in on, or to the
     contact's phone or e-mail for the web; a web citizen who texted STOP gets none."""
+    if (message.raw or {}).get("auth") == "fail":  # a sender nobody proved is never answered (no backscatter)
+        return None, "none"
     if not runtime.answers_in_kind(message.channel):
         if contact is None:
             return None, "none"

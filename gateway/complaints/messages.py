@@ -47,7 +47,17 @@ def contact_for(session: Session, address: str) -> Contact:
     return contact
 
 
-def handle_message(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact) -> None:
+def unproven(message: InboundMessage) -> bool:
+    """True when the channel could not prove who sent the message (an e-mail whose SPF/DKIM/DMARC verdict, as
+    the receiving server recorded it, is ``fail``): such a message is nobody's and is never answered."""
+    return (message.raw or {}).get("auth") == "fail"
+
+
+def handle_message(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact | None) -> None:
+    if contact is None:  # an unproven sender: the complaint is filed for people to see, never answered or threaded
+        if not message.automated:
+            file_complaint(session, runtime, message, None, message.body)
+        return
     message.contact_id = contact.id
     if message.automated:  # an auto-reply, bounce or list mail: kept, never answered (no mail loops)
         return
