@@ -1,3 +1,4 @@
+# ruff: noqa: F811 - the mail fixture is imported from test_email
 """Hostile mail (issue 14, findings 3, 4 and the unreadable mail) as tables: the attack is each test's input.
 
 Identity is the envelope sender, checked against the receiving server's Authentication-Results; Reply-To never
