@@ -280,9 +280,10 @@ def delivery_failure(raw: bytes) -> DeliveryFailure | None:
 def find_thread(session: Any, message: Any) -> int | None:
     """The complaint a mail continues: by the Message-IDs it answers, then by "[Tiket 1234 5678]" in its subject.
 
-    Only the citizen who filed a complaint continues it; a mail from anyone else is a complaint of its own.
+    Only the address that filed a complaint continues it (the address of the contact it was filed under, alone
+    or in a pair); a mail from anyone else, whatever its Reply-To, is a complaint of its own.
     """
-    from models import Complaint, Outbox
+    from models import Complaint, Contact, Outbox
 
     raw = message.raw or {}
     references = [ref for ref in raw.get("references", []) if isinstance(ref, str)][-50:]
@@ -298,8 +299,9 @@ def find_thread(session: Any, message: Any) -> int | None:
             complaint_id = session.scalar(select(Complaint.id).where(Complaint.ticket_code == code))
     if complaint_id is None:
         return None
-    owner = session.scalar(select(Complaint.contact_id).where(Complaint.id == complaint_id))
-    return complaint_id if owner is not None and owner == message.contact_id else None
+    owner = session.scalar(select(Contact.email).join(Complaint, Complaint.contact_id == Contact.id)
+                           .where(Complaint.id == complaint_id))
+    return complaint_id if owner is not None and owner.lower() == (message.sender or "").lower() else None
 
 
 def reply_subject(subject: str = "", complaint: Any = None) -> str:
