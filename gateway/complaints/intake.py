@@ -24,7 +24,7 @@ from channels.base import InboundMessage
 from channels.photos import remove_files, store_photos
 from channels.web import Submission
 from gateway.complaints.deadlines import assign
-from gateway.complaints.outbox import add_message
+from gateway.complaints.outbox import NOT_SENT, add_message
 from gateway.complaints.replies import render
 from gateway.complaints.routing import route_complaint
 from gateway.complaints.status import change_status
@@ -48,7 +48,7 @@ class Filed:
     complaint_id: int
     ticket_code: str
     created: bool
-    confirmation: str  # "sms", "email", "opted_out" or "none"
+    confirmation: str  # "sms", "email", "opted_out", "sms_refused" (a number that gets no SMS) or "none"
 
 
 def fingerprint(submission: Submission) -> str:
@@ -233,7 +233,8 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
 
     Returns:
         The complaint, the confirmation's outbox row (or None), and how the citizen is told: ``sms`` (or
-        WhatsApp, on its channel), ``email``, ``opted_out`` or ``none``.
+        WhatsApp, on its channel), ``email``, ``opted_out``, ``sms_refused`` (the number gets no SMS:
+        ``sms.allowed_regions``, premium or satellite, or the SMS limits) or ``none``.
     """
     details = details or Details()
     decision = route_complaint(session, runtime, text)
@@ -298,8 +299,10 @@ def _confirm(session: Session, runtime: Runtime, complaint: Complaint, contact: 
                          body=body + address.note, contact_id=contact.id if contact is not None else None,
                          complaint_id=complaint.id, inbound_message_id=message.id, subject=address.subject,
                          in_reply_to=address.in_reply_to, references=address.references,
-                         template_values=ticket_values(complaint))
+                         template_values=ticket_values(complaint), settings=runtime.settings)
     session.flush()
+    if outbox.status == NOT_SENT:  # a number that gets no SMS (sms.allowed_regions, premium, limits)
+        return None, "sms_refused"
     return outbox, "email" if address.medium == "email" else "sms"
 
 

@@ -32,6 +32,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sent_sms": "Nomor tiket juga kami kirim lewat SMS ke nomor HP Anda.",
         "sent_email": "Nomor tiket juga kami kirim lewat e-mail.",
         "opted_out": "Nomor HP Anda sedang berhenti menerima kabar (STOP). Kirim SMS MULAI untuk menyalakannya.",
+        "sms_refused": "Kami tidak mengirim SMS ke nomor ini: hanya ke nomor Indonesia, bukan nomor premium atau "
+                       "satelit. Simpan nomor tiket di atas, atau isi e-mail lain kali.",
         "email_later": "Kabar lewat e-mail belum tersedia; pantau tiket Anda di halaman status.",
         "routed": "Aduan diteruskan ke: {agency}",
         "review": "Aduan sedang diperiksa dan akan diteruskan ke dinas terkait.",
@@ -73,6 +75,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sent_sms": "We also sent the ticket number by SMS to your mobile.",
         "sent_email": "We also sent the ticket number by e-mail.",
         "opted_out": "Your number has stopped updates (STOP). Text START to turn them on again.",
+        "sms_refused": "We send no SMS to this number: only to Indonesian numbers, never to premium or satellite "
+                       "ones. Keep the ticket number above, or give an e-mail address next time.",
         "email_later": "Updates by e-mail are not available yet; follow your ticket on its status page.",
         "routed": "Sent to: {agency}",
         "review": "Your complaint is being reviewed and will be sent to the right office.",
