@@ -4,19 +4,29 @@ every bit of metadata, store only the pixels.
 Only the pixels survive: the photo is decoded (JPEG, PNG or HEIC/HEIF as phones send them), turned the
 right way up from its EXIF orientation, scaled down to at most :data:`MAX_SIDE` pixels, and written as a
 new JPEG (PNG stays PNG) from a fresh image that carries no EXIF, GPS, XMP, comments or text chunks.
+
+Hostile files get nowhere: the width, height and pixel count are read from the header first (each side at
+most :data:`MAX_INPUT_SIDE`, at most :data:`MAX_PIXELS` in all), so an image bomb (a 124 kB PNG of
+1 x 64,000,000 pixels) is refused before a byte of it is decoded. What passes is decoded in a forked child
+process (:func:`clean_photo`) under an address-space limit (:data:`DECODE_MEMORY`) and a time limit
+(:data:`DECODE_SECONDS`): a worker never spends more than that on one photo, whatever its content. JPEG is
+decoded at a reduced scale (``draft``) straight to the size kept.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import multiprocessing
+import resource
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from struct import error as struct_error
 from typing import Any
 
 import pillow_heif
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 from sqlalchemy.orm import Session
 
 from models import Attachment, utcnow
@@ -25,12 +35,16 @@ pillow_heif.register_heif_opener()
 
 # What Pillow calls the formats we take (MPO: the multi-picture JPEG some phones write).
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "HEIF": "HEIF"}
-MAX_PIXELS = 64_000_000  # a 64-megapixel phone photo; more is refused before it is decoded
-MAX_SIDE = 2560
+MAX_INPUT_SIDE = 10_000  # pixels on either side, read from the header; more is refused before decoding
+MAX_PIXELS = 40_000_000  # 40 megapixels (a 10,000 x 4,000 panorama); more is refused before decoding
+MAX_SIDE = 2560  # the largest side kept
+DECODE_SECONDS = 1.0  # the most one photo may take to decode and re-encode (wall clock, in the child)
+DECODE_MEMORY = 1024 * 1024 * 1024  # the child's address space while it decodes (bytes)
 
 
 class PhotoError(Exception):
-    """A photo we refuse. ``reason``: too_large, empty, not_image, wrong_type, too_many_pixels, too_many."""
+    """A photo we refuse. ``reason``: too_large, empty, not_image, wrong_type, too_many_pixels, too_many,
+    too_slow (it took longer than :data:`DECODE_SECONDS` or more memory than :data:`DECODE_MEMORY`)."""
 
     def __init__(self, reason: str, filename: str = "") -> None:
         super().__init__(f"{filename or 'photo'}: {reason}")
@@ -58,36 +72,124 @@ class CleanPhoto:
     sha256: str
 
 
-def clean_photo(upload: Upload, max_bytes: int) -> CleanPhoto:
-    """Check one upload and re-encode it without metadata.
+def check_header(upload: Upload, max_bytes: int) -> str:
+    """Refuse an upload by its size, its header's dimensions and its format, decoding nothing.
+
+    Returns:
+        The format kept (``JPEG``, ``PNG`` or ``HEIF``).
 
     Raises:
-        PhotoError: with the reason it was refused.
+        PhotoError: ``empty``, ``too_large``, ``too_many_pixels``, ``wrong_type`` or ``not_image``.
     """
     if not upload.data:
         raise PhotoError("empty", upload.filename)
     if len(upload.data) > max_bytes:
         raise PhotoError("too_large", upload.filename)
     try:
+        with Image.open(io.BytesIO(upload.data)) as image:  # reads the header only
+            width, height, kind = image.width, image.height, image.format or ""
+    except Image.DecompressionBombError:  # Pillow's own ceiling, far above ours
+        raise PhotoError("too_many_pixels", upload.filename) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, RuntimeError, struct_error):
+        raise PhotoError("not_image", upload.filename) from None
+    if width < 1 or height < 1:
+        raise PhotoError("not_image", upload.filename)
+    if width > MAX_INPUT_SIDE or height > MAX_INPUT_SIDE or width * height > MAX_PIXELS:
+        raise PhotoError("too_many_pixels", upload.filename)
+    original = ACCEPTED_FORMATS.get(kind)
+    if original is None:
+        raise PhotoError("wrong_type", upload.filename)
+    return original
+
+
+def clean_photo(upload: Upload, max_bytes: int, *, seconds: float = DECODE_SECONDS,
+                memory: int = DECODE_MEMORY) -> CleanPhoto:
+    """Check one upload and re-encode it without metadata, within a time and a memory bound.
+
+    The header is checked here (:func:`check_header`); the decoding runs in a child process limited to
+    ``memory`` bytes of address space and killed after ``seconds``.
+
+    Raises:
+        PhotoError: with the reason it was refused.
+    """
+    check_header(upload, max_bytes)
+    context = _context()
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_decode_in_child, args=(sender, upload, max_bytes, memory), daemon=True)
+    child.start()
+    sender.close()
+    try:
+        if not receiver.poll(seconds):
+            raise PhotoError("too_slow", upload.filename)
+        try:
+            outcome = receiver.recv()
+        except (EOFError, OSError):  # the child died (out of memory): the photo is refused, not the request
+            raise PhotoError("too_slow", upload.filename) from None
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join(5)
+    if isinstance(outcome, PhotoError):
+        raise outcome
+    return outcome
+
+
+def _context() -> Any:
+    """How decoders start: a fork of this process (a few milliseconds; the bytes are shared, not copied).
+
+    The child runs only Pillow on the bytes, sends its answer through a pipe and exits without running any
+    of the parent's exit handlers.
+    """
+    return multiprocessing.get_context("fork")
+
+
+def _decode_in_child(sender: Any, upload: Upload, max_bytes: int, memory: int) -> None:
+    """The child's work: bound its memory, clean the photo, send back the photo or the refusal."""
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    except (ValueError, OSError):  # a lower hard limit is already set: that one holds
+        pass
+    try:
+        outcome: CleanPhoto | PhotoError = decode_photo(upload, max_bytes)
+    except PhotoError as error:
+        outcome = error
+    except MemoryError:
+        outcome = PhotoError("too_slow", upload.filename)
+    sender.send(outcome)
+    sender.close()
+
+
+def decode_photo(upload: Upload, max_bytes: int) -> CleanPhoto:
+    """Decode and re-encode one upload in this process (no time or memory bound: :func:`clean_photo` adds them).
+
+    Raises:
+        PhotoError: with the reason it was refused.
+    """
+    original = check_header(upload, max_bytes)
+    try:
         with Image.open(io.BytesIO(upload.data)) as image:
-            original = ACCEPTED_FORMATS.get(image.format or "")
-            if original is None:
-                raise PhotoError("wrong_type", upload.filename)
-            if image.width * image.height > MAX_PIXELS:
-                raise PhotoError("too_many_pixels", upload.filename)
+            if image.format in ("JPEG", "MPO"):
+                # Decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, the cheapest way to fewer pixels)
+                # when the result keeps at least half of the largest side kept: a 12 MP phone photo decodes
+                # as 3 MP and is kept at 2000 x 1500, in a fraction of the time and memory.
+                scale = min(1.0, MAX_SIDE / max(image.width, image.height)) / 2
+                image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
             image.load()
-            upright = ImageOps.exif_transpose(image)
+            orientation = image.getexif().get(0x0112, 1)
+            keep_png = original == "PNG"
+            alpha = "A" in image.getbands() or "transparency" in image.info
+            mode = ("RGBA" if alpha else "RGB") if keep_png else "RGB"
+            converted = image if image.mode == mode else image.convert(mode)
+            converted.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.BICUBIC, reducing_gap=2.0)
     except PhotoError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, ValueError, SyntaxError,
-            EOFError, RuntimeError):
+            EOFError, RuntimeError, struct_error):
         raise PhotoError("not_image", upload.filename) from None
-    keep_png = original == "PNG"
-    mode = ("RGBA" if "A" in upright.getbands() or "transparency" in upright.info else "RGB") if keep_png else "RGB"
-    converted = upright.convert(mode)
-    converted.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
+    upright = _turn(converted, orientation)
     # A fresh image from raw pixels: nothing of the original's info (EXIF, XMP, comments) comes along.
-    pixels = Image.frombytes(mode, converted.size, converted.tobytes())
+    pixels = Image.frombytes(mode, upright.size, upright.tobytes())
     buffer = io.BytesIO()
     if keep_png:
         pixels.save(buffer, format="PNG", optimize=True)
@@ -98,6 +200,18 @@ def clean_photo(upload: Upload, max_bytes: int) -> CleanPhoto:
         data=data, content_type="image/png" if keep_png else "image/jpeg", extension="png" if keep_png else "jpg",
         original_type=original, width=pixels.width, height=pixels.height, sha256=hashlib.sha256(data).hexdigest(),
     )
+
+
+_TURNS = {2: (Image.Transpose.FLIP_LEFT_RIGHT,), 3: (Image.Transpose.ROTATE_180,),
+          4: (Image.Transpose.FLIP_TOP_BOTTOM,), 5: (Image.Transpose.TRANSPOSE,), 6: (Image.Transpose.ROTATE_270,),
+          7: (Image.Transpose.TRANSVERSE,), 8: (Image.Transpose.ROTATE_90,)}
+
+
+def _turn(image: Image.Image, orientation: Any) -> Image.Image:
+    """The image the right way up for its EXIF orientation (what ImageOps.exif_transpose does), after scaling."""
+    for method in _TURNS.get(orientation if isinstance(orientation, int) else 1, ()):
+        image = image.transpose(method)
+    return image
 
 
 def clean_all(uploads: list[Upload], max_photos: int, max_bytes: int) -> list[CleanPhoto]:

@@ -393,6 +393,26 @@ class SmsSettings(Section):
     twilio_api_base_url: str = setting("https://api.twilio.com", env="SAMBAT_TWILIO_API_BASE_URL")
     twilio_account_sid: str | None = setting(None, env="TWILIO_ACCOUNT_SID", file=False)
     twilio_auth_token: SecretStr | None = setting(None, env="TWILIO_AUTH_TOKEN", file=False)
+    allowed_regions: tuple[str, ...] = setting(("ID",), description="countries (ISO codes) that get SMS; * any")
+    per_number_daily: int = setting(5, description="SMS Sambat starts to one number in 24 hours, at most")
+    daily_budget: int = setting(1000, description="SMS Sambat starts in 24 hours, at most (80%: e-mail alert)")
+
+    @field_validator("allowed_regions", mode="before")
+    @classmethod
+    def _regions(cls, value: Any) -> tuple[str, ...]:
+        values = (value,) if isinstance(value, str) else tuple(value or ())
+        regions = tuple(str(region).strip().upper() for region in values)
+        unknown = [region for region in regions if region != "*" and region not in phonenumbers.SUPPORTED_REGIONS]
+        if unknown:
+            raise ValueError(f"not a country code phonenumbers knows: {', '.join(unknown)} (e.g. ID, MY, SG; * any)")
+        return regions
+
+    @field_validator("per_number_daily", "daily_budget")
+    @classmethod
+    def _counts(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a whole number of SMS, at least 1")
+        return value
 
     @field_validator("provider")
     @classmethod

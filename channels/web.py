@@ -36,8 +36,9 @@ class FieldErrors(InboundError):
 
     status = 422
 
-    def __init__(self, fields: Mapping[str, str]) -> None:
+    def __init__(self, fields: Mapping[str, str], files: Mapping[str, str] | None = None) -> None:
         self.fields = dict(fields)
+        self.files = dict(files or {})  # field name -> the refused file's name (photos)
         super().__init__("invalid fields: " + ", ".join(f"{name} ({code})" for name, code in self.fields.items()))
 
 
@@ -130,12 +131,15 @@ def check_fields(values: Mapping[str, Any], uploads: list[Upload], *, region: st
         errors["category"] = "unknown_category"
     latitude, longitude = _coordinates(values, errors)
     photos: tuple[CleanPhoto, ...] = ()
+    files: dict[str, str] = {}
     try:
         photos = tuple(clean_all(uploads, max_photos, max_photo_bytes))
     except PhotoError as error:
         errors["photos"] = error.reason
+        if error.filename:
+            files["photos"] = error.filename
     if errors:
-        raise FieldErrors(errors)
+        raise FieldErrors(errors, files)
     return Submission(
         text=text, language=language, kelurahan=clean["kelurahan"], address=clean["address"], latitude=latitude,
         longitude=longitude, name=clean["name"], phone=clean["phone"], email=clean["email"],

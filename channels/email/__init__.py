@@ -9,10 +9,20 @@ refused politely. The Message-ID is the provider id, so the same mail twice is o
 A reply continues its complaint: its In-Reply-To / References name a mail Sambat sent, or its subject
 carries "[Tiket 1234 5678]". Auto-replies, bounces and list mail are stored but never answered; a bounce of a
 mail Sambat sent marks that outbox row undelivered with the server's status (:func:`delivery_failure`).
+
+Who a mail is from is its envelope sender (SMTP MAIL FROM; from a mailbox, the Return-Path its server wrote;
+the From header only when neither is known), checked against the SPF/DKIM/DMARC verdict the receiving server
+recorded (Authentication-Results, :func:`auth_verdict`). Reply-To never decides it. A mail whose verdict is
+``fail`` is not proven: it is filed without a contact and never answered. Answers go to the proven sender
+only, under Sambat's own subject; neither the citizen's subject nor an attachment's name is echoed.
+
+A mail that cannot be read cleanly (an unknown charset, NUL bytes) is still stored, with the bytes replaced
+and a note in its record (``unreadable``), and answered like any other.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -34,7 +44,6 @@ NAME = "email"
 PHOTO_TYPES = {"image/jpeg", "image/png", "image/heic", "image/heif", "image/jpg", "image/pjpeg"}
 TICKET_TOKEN = re.compile(r"\[\s*(?:Tiket|Ticket)\s*#?\s*(\d{4})[\s-]?(\d{4})\s*\]", re.IGNORECASE)
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-_REPLY_PREFIX = re.compile(r"^\s*(?:(?:re|aw|fw|fwd|balas|bls)\s*:\s*)+", re.IGNORECASE)
 
 
 @dataclass
@@ -52,38 +61,93 @@ class ParsedMail:
     photos: list[tuple[str, str, bytes]] = field(default_factory=list)  # filename, content type, bytes
     refused: list[str] = field(default_factory=list)  # attachments not kept, by name
     date: Any = None
+    auth: str = "none"  # the receiving server's verdict: "pass", "fail" or "none" (none recorded)
+    reply_to: str = ""  # kept for the record only: never who the mail is from, never where answers go
+    notes: list[str] = field(default_factory=list)  # what could not be read as sent (charset, NUL bytes)
 
 
-def parse_mail(raw: bytes, envelope_from: str | None = None) -> ParsedMail:
+def parse_mail(raw: bytes, envelope_from: str | None = None, authserv_id: str = "") -> ParsedMail:
     """Read one mail as it arrived (bytes of the whole message).
 
     Args:
         raw: the message, headers and body.
         envelope_from: the SMTP MAIL FROM when it came through our listener ("" is the null sender <>).
+        authserv_id: whose Authentication-Results count (``mail.authserv_id``); empty: the topmost one.
 
     Raises:
         InboundError: no usable sender address.
     """
+    notes: list[str] = []
+    if b"\0" in raw:
+        raw = raw.replace(b"\0", b"")
+        notes.append("NUL bytes removed")
     mail: EmailMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
-    sender = _first_address(_header(mail, "Reply-To")) or _first_address(_header(mail, "From"))
+    sender = (mail_address(envelope_from or "") or _first_address(_header(mail, "Return-Path"))
+              or _first_address(_header(mail, "From")))
     if not sender:
         raise InboundError("the mail has no sender address (From)")
     found = _MESSAGE_ID.findall(_header(mail, "Message-ID"))
-    message_id = found[0] if found else f"<sha256.{hashlib.sha256(raw).hexdigest()}@sambat.invalid>"
+    message_id = readable(found[0]) if found else f"<sha256.{hashlib.sha256(raw).hexdigest()}@sambat.invalid>"
     references = _MESSAGE_ID.findall(_header(mail, "References")) + _MESSAGE_ID.findall(_header(mail, "In-Reply-To"))
-    full_text = _body_text(mail)
+    full_text = _body_text(mail, notes)
     photos, refused = _attachments(mail)
     try:
         date = parsedate_to_datetime(_header(mail, "Date")) if _header(mail, "Date") else None
     except (TypeError, ValueError):
         date = None
     return ParsedMail(
-        message_id=message_id, sender=sender.lower(), subject=" ".join(_header(mail, "Subject").split()),
-        text=new_text(full_text), full_text=full_text, references=list(dict.fromkeys(references)),
-        automated=automated_reason(mail, envelope_from), photos=photos, refused=refused,
-        recipients=[a.lower() for a in (mail_address(v) for _, v in getaddresses([_header(mail, "To")])) if a],
+        message_id=message_id, sender=sender.lower(), subject=readable(" ".join(_header(mail, "Subject").split())),
+        text=readable(new_text(full_text)), full_text=readable(full_text),
+        references=[readable(ref) for ref in dict.fromkeys(references)],
+        automated=automated_reason(mail, envelope_from), photos=photos, refused=[readable(name) for name in refused],
+        recipients=[readable(a.lower()) for a in (mail_address(v) for _, v in getaddresses([_header(mail, "To")]))
+                    if a],
         date=date if date is not None and date.tzinfo else None,
+        auth=auth_verdict(mail.get_all("Authentication-Results") or [], authserv_id),
+        reply_to=_first_address(_header(mail, "Reply-To")).lower(), notes=notes,
     )
+
+
+def readable(text: str) -> str:
+    """Text that any database stores: NUL and lone surrogates (undecodable bytes) become U+FFFD."""
+    return "".join("\ufffd" if char == "\0" or 0xD800 <= ord(char) <= 0xDFFF else char for char in text)
+
+
+_AUTH_METHOD = re.compile(r"\b(spf|dkim|dmarc)\s*=\s*([a-z]+)", re.IGNORECASE)
+
+
+def auth_verdict(headers: list[Any], authserv_id: str = "") -> str:
+    """The receiving server's SPF/DKIM/DMARC verdict on a mail (RFC 8601 Authentication-Results).
+
+    Only the header written by ``authserv_id`` counts (a sender can write headers of its own below it); with
+    none configured, the topmost header, which the last server to receive the mail wrote.
+
+    Returns:
+        ``fail`` (DMARC failed, or SPF failed without a passing DKIM signature), ``pass`` (DMARC, or SPF or
+        DKIM, passed), or ``none`` (no verdict recorded).
+    """
+    chosen = None
+    for header in headers:
+        value = " ".join(str(header).split())
+        server = value.split(";", 1)[0].strip().split(" ")[0].lower()
+        if not authserv_id or server == authserv_id.strip().lower():
+            chosen = value
+            break
+    if chosen is None:
+        return "none"
+    results: dict[str, set[str]] = {}
+    for method, result in _AUTH_METHOD.findall(chosen.split(";", 1)[1] if ";" in chosen else ""):
+        results.setdefault(method.lower(), set()).add(result.lower())
+    if "fail" in results.get("dmarc", ()):
+        return "fail"
+    if "pass" in results.get("dmarc", ()):
+        return "pass"
+    dkim_pass = "pass" in results.get("dkim", ())
+    if results.get("spf", set()) & {"fail", "softfail"} and not dkim_pass:
+        return "fail"
+    if dkim_pass or "pass" in results.get("spf", ()):
+        return "pass"
+    return "none"
 
 
 def _header(mail: EmailMessage, name: str) -> str:
@@ -123,8 +187,11 @@ def automated_reason(mail: EmailMessage, envelope_from: str | None = None) -> st
     return None
 
 
-def _body_text(mail: EmailMessage) -> str:
-    """The text of the body: text/plain preferred, else HTML made into text."""
+def _body_text(mail: EmailMessage, notes: list[str] | None = None) -> str:
+    """The text of the body: text/plain preferred, else HTML made into text.
+
+    An unknown charset is read as UTF-8 with the bytes that are not replaced (and a note added to ``notes``).
+    """
     part = mail.get_body(preferencelist=("plain", "html"))
     if part is None:
         return ""
@@ -132,8 +199,14 @@ def _body_text(mail: EmailMessage) -> str:
         content = part.get_content()
     except (LookupError, UnicodeError, AssertionError):
         payload = part.get_payload(decode=True) or b""
-        content = payload.decode(part.get_content_charset() or "latin-1", errors="replace") if isinstance(
-            payload, bytes) else str(payload)
+        charset = part.get_content_charset() or "latin-1"
+        try:
+            codecs.lookup(charset)
+        except LookupError:
+            if notes is not None:
+                notes.append(f"unknown charset {charset[:40]!r} read as UTF-8, unreadable bytes replaced")
+            charset = "utf-8"
+        content = payload.decode(charset, errors="replace") if isinstance(payload, bytes) else str(payload)
     if not isinstance(content, str):
         return ""
     return html_to_text(content) if part.get_content_type() == "text/html" else content
@@ -207,9 +280,10 @@ def delivery_failure(raw: bytes) -> DeliveryFailure | None:
 def find_thread(session: Any, message: Any) -> int | None:
     """The complaint a mail continues: by the Message-IDs it answers, then by "[Tiket 1234 5678]" in its subject.
 
-    Only the citizen who filed a complaint continues it; a mail from anyone else is a complaint of its own.
+    Only the address that filed a complaint continues it (the address of the contact it was filed under, alone
+    or in a pair); a mail from anyone else, whatever its Reply-To, is a complaint of its own.
     """
-    from models import Complaint, Outbox
+    from models import Complaint, Contact, Outbox
 
     raw = message.raw or {}
     references = [ref for ref in raw.get("references", []) if isinstance(ref, str)][-50:]
@@ -225,25 +299,34 @@ def find_thread(session: Any, message: Any) -> int | None:
             complaint_id = session.scalar(select(Complaint.id).where(Complaint.ticket_code == code))
     if complaint_id is None:
         return None
-    owner = session.scalar(select(Complaint.contact_id).where(Complaint.id == complaint_id))
-    return complaint_id if owner is not None and owner == message.contact_id else None
+    owner = session.scalar(select(Contact.email).join(Complaint, Complaint.contact_id == Contact.id)
+                           .where(Complaint.id == complaint_id))
+    return complaint_id if owner is not None and owner.lower() == (message.sender or "").lower() else None
 
 
-def reply_subject(subject: str, complaint: Any = None) -> str:
-    """``Re: <their subject> [Tiket 1234 5678]``: one "Re:", and the ticket token for threading."""
-    base = _REPLY_PREFIX.sub("", subject or "").strip() or "Aduan"
-    if complaint is not None and not TICKET_TOKEN.search(base):
-        base = f"{base} [Tiket {format_ticket_code(complaint.ticket_code)}]"
-    return f"Re: {base}"
+def reply_subject(subject: str = "", complaint: Any = None) -> str:
+    """Sambat's own subject for an answer: ``Aduan [Tiket 1234 5678]`` (the token threads a reply).
+
+    The citizen's subject is never echoed (it would let anyone send their words from the city's address).
+    """
+    if complaint is None:
+        return "Sambat: balasan"
+    return f"Aduan [Tiket {format_ticket_code(complaint.ticket_code)}]"
 
 
 def refused_note(names: list[str]) -> str:
-    """The polite line under a reply when attachments were not kept."""
+    """The polite line under a reply when attachments were not kept: how many, never their names."""
     if not names:
         return ""
-    listed = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-    return (f"\n\nLampiran berikut tidak kami simpan, hanya foto (JPEG, PNG, HEIC) yang diterima: {listed}."
-            f"\nThese attachments were not kept; only photos (JPEG, PNG, HEIC) are accepted: {listed}.")
+    count = len(names)
+    return (f"\n\n{count} lampiran tidak kami simpan: hanya foto JPEG, PNG atau HEIC (paling besar 10.000 piksel "
+            f"per sisi, 40 megapiksel) yang diterima.\n{count} attachment(s) were not kept: only JPEG, PNG or HEIC "
+            f"photos (up to 10,000 pixels a side, 40 megapixels) are accepted.")
+
+
+def unproven(message: Any) -> bool:
+    """True for a mail whose sender the receiving server's verdict did not prove (``fail``): never answered."""
+    return (message.raw or {}).get("auth") == "fail"
 
 
 def _reply_address(message: Any, complaint: Any, settings: Any) -> ReplyAddress:
@@ -251,7 +334,7 @@ def _reply_address(message: Any, complaint: Any, settings: Any) -> ReplyAddress:
     references = [ref for ref in raw.get("references", []) if isinstance(ref, str)][-10:]
     return ReplyAddress(
         medium="email", recipient=message.sender, sender=settings.mail.sender,
-        subject=reply_subject(str(raw.get("subject", "")), complaint), in_reply_to=message.provider_message_id,
+        subject=reply_subject("", complaint), in_reply_to=message.provider_message_id,
         references=" ".join([*references, message.provider_message_id]),
         note=refused_note([str(name) for name in raw.get("refused_attachments", [])]),
     )
@@ -261,9 +344,8 @@ def _contact_address(contact: Any, complaint: Any, origin: Any, settings: Any) -
     """Updates go by e-mail to whoever wrote by e-mail, and to web-form citizens who gave only an address."""
     if not contact.email or (complaint.channel != NAME and contact.phone):
         return None
-    subject = f"Kabar aduan [Tiket {format_ticket_code(complaint.ticket_code)}]"
+    subject = reply_subject("", complaint)
     if origin is not None and origin.channel == NAME:
-        subject = reply_subject(str((origin.raw or {}).get("subject", "")), complaint)
         return ReplyAddress(medium="email", recipient=contact.email, sender=settings.mail.sender, subject=subject,
                             in_reply_to=origin.provider_message_id, references=origin.provider_message_id)
     return ReplyAddress(medium="email", recipient=contact.email, sender=settings.mail.sender, subject=subject)

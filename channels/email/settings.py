@@ -31,6 +31,8 @@ class MailSettings(_MailServer):
     tls: str = setting("starttls", env="SAMBAT_MAIL_TLS", description="starttls, ssl or none")
     sender: str = setting("Sambat <sambat@localhost>", env="SAMBAT_MAIL_FROM", alias="from")
     max_mb: float = setting(35, description="larger mails are refused by the listener")
+    authserv_id: str = setting("", description="whose Authentication-Results count (e.g. mx.malangkota.go.id); "
+                               "empty: the topmost")
 
     @field_validator("sender")
     @classmethod

@@ -24,7 +24,7 @@ from channels.base import InboundMessage
 from channels.photos import remove_files, store_photos
 from channels.web import Submission
 from gateway.complaints.deadlines import assign
-from gateway.complaints.outbox import add_message
+from gateway.complaints.outbox import NOT_SENT, add_message
 from gateway.complaints.replies import render
 from gateway.complaints.routing import route_complaint
 from gateway.complaints.status import change_status
@@ -48,7 +48,7 @@ class Filed:
     complaint_id: int
     ticket_code: str
     created: bool
-    confirmation: str  # "sms", "email", "opted_out" or "none"
+    confirmation: str  # "sms", "email", "opted_out", "sms_refused" (a number that gets no SMS) or "none"
 
 
 def fingerprint(submission: Submission) -> str:
@@ -122,43 +122,89 @@ def _file(session: Session, runtime: Runtime, submission: Submission, message: I
 
 
 def _contact(session: Session, submission: Submission) -> Contact | None:
-    """The citizen by phone, then e-mail, updated with what they gave; None for an anonymous complaint."""
+    """The contact a submission files under; None for an anonymous complaint.
+
+    Nothing a submission gives is proven, so it never joins an identity to an existing contact: a phone alone
+    files under that phone's contact, an address alone under that address's, and a phone with an address under
+    the contact of exactly that pair (its own, never the phone's or the address's). Pairing a victim's address
+    with another phone (or the reverse) thus reaches none of the victim's complaints or updates.
+    """
     if not submission.phone and not submission.email:
         return None
-    contact = None
-    if submission.phone:
-        contact = session.scalar(select(Contact).where(Contact.phone == submission.phone))
-    if contact is None and submission.email:
-        contact = session.scalar(select(Contact).where(Contact.email == submission.email))
+    phone, email = submission.phone or None, submission.email or None
+    found = _identity(phone, email)
+    contact = session.scalar(select(Contact).where(*found))
     if contact is None:
-        contact = _new_contact(session, submission)
-    if submission.phone and not contact.phone:
-        contact.phone = submission.phone
-    elif submission.email and not contact.email and session.scalar(
-            select(Contact.id).where(Contact.email == submission.email)) is None:
-        contact.email = submission.email
+        contact = _new_contact(session, submission, found)
     contact.name = contact.name or submission.name
     contact.language = submission.language
     return contact
 
 
-def _new_contact(session: Session, submission: Submission) -> Contact:
-    """Create the contact in its own short transaction, so two requests at once end with one row."""
-    column, value = (Contact.phone, submission.phone) if submission.phone else (Contact.email, submission.email)
-    # Second try without the e-mail: it may have just been taken by another contact.
-    for email in (submission.email, None):
-        with Session(session.get_bind()) as own:
-            own.add(Contact(phone=submission.phone, email=email, name=submission.name, language=submission.language))
-            try:
-                own.commit()
-            except IntegrityError:
-                own.rollback()
-        contact = session.scalar(select(Contact).where(column == value))
-        if contact is not None or not submission.phone:
-            break
+def _identity(phone: str | None, email: str | None) -> tuple:  # noqa: ANN401 - SQL conditions
+    """The conditions that find the one contact of exactly this phone, address, or pair."""
+    return (Contact.phone.is_(None) if phone is None else Contact.phone == phone,
+            Contact.email.is_(None) if email is None else Contact.email == email)
+
+
+def identity_contact(session: Session, address: str) -> Contact:
+    """Find or create the contact of one phone number (E.164) or one e-mail address alone, safe under races.
+
+    This is the contact a message from that address belongs to: the message itself proves the address.
+    """
+    phone, email = (None, address) if "@" in address else (address, None)
+    found = _identity(phone, email)
+    contact = session.scalar(select(Contact).where(*found))
+    if contact is not None:
+        return contact
+    with Session(session.get_bind()) as own:
+        own.add(Contact(phone=phone, email=email))
+        try:
+            own.commit()
+        except IntegrityError:  # another worker created it first
+            own.rollback()
+    contact = session.scalar(select(Contact).where(*found))
     if contact is None:
-        raise RuntimeError(f"could not create or find the contact for {value}")
+        raise RuntimeError(f"could not create or find the contact for {address}")
     return contact
+
+
+def _new_contact(session: Session, submission: Submission, found: tuple) -> Contact:
+    """Create the contact in its own short transaction, so two requests at once end with one row."""
+    with Session(session.get_bind()) as own:
+        own.add(Contact(phone=submission.phone or None, email=submission.email or None, name=submission.name,
+                        language=submission.language))
+        try:
+            own.commit()
+        except IntegrityError:  # another request created it first
+            own.rollback()
+    contact = session.scalar(select(Contact).where(*found))
+    if contact is None:
+        raise RuntimeError(f"could not create or find the contact for {submission.phone or submission.email}")
+    return contact
+
+
+def filed_by(session: Session, complaint: Complaint, address: str) -> bool:
+    """True when ``address`` (the proven sender of a message) is an identity that filed the complaint: the phone
+    or address of the contact it was filed under. Only they may add to it (INFO, an e-mail reply)."""
+    if complaint.contact_id is None or not address:
+        return False
+    contact = session.get(Contact, complaint.contact_id)
+    if contact is None:
+        return False
+    if "@" in address:  # addresses are compared without case (the form keeps what was typed)
+        return address.lower() == (contact.email or "").lower()
+    return address == contact.phone
+
+
+def sharing(session: Session, contact: Contact) -> list[Contact]:
+    """Every contact that reaches the same phone (or, for an address alone, the same address): a STOP from
+    that phone is meant for all of them, the pairs it was given in included."""
+    if contact.phone:
+        return list(session.scalars(select(Contact).where(Contact.phone == contact.phone)))
+    if contact.email:
+        return list(session.scalars(select(Contact).where(Contact.email == contact.email)))
+    return [contact]
 
 
 @dataclass(frozen=True)
@@ -187,7 +233,8 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
 
     Returns:
         The complaint, the confirmation's outbox row (or None), and how the citizen is told: ``sms`` (or
-        WhatsApp, on its channel), ``email``, ``opted_out`` or ``none``.
+        WhatsApp, on its channel), ``email``, ``opted_out``, ``sms_refused`` (the number gets no SMS:
+        ``sms.allowed_regions``, premium or satellite, or the SMS limits) or ``none``.
     """
     details = details or Details()
     # Bounded work per message: the router reads at most the medium's intake.routed_chars (SMS 1,600, e-mail
@@ -238,6 +285,8 @@ def _confirm(session: Session, runtime: Runtime, complaint: Complaint, contact: 
              message: InboundRow) -> tuple[Outbox | None, str]:
     """The ticket reply, as every channel's citizen gets it: on the channel the message came in on, or to the
     contact's phone or e-mail for the web; a web citizen who texted STOP gets none."""
+    if (message.raw or {}).get("auth") == "fail":  # a sender nobody proved is never answered (no backscatter)
+        return None, "none"
     if not runtime.answers_in_kind(message.channel):
         if contact is None:
             return None, "none"
@@ -255,8 +304,10 @@ def _confirm(session: Session, runtime: Runtime, complaint: Complaint, contact: 
                          body=body + address.note, contact_id=contact.id if contact is not None else None,
                          complaint_id=complaint.id, inbound_message_id=message.id, subject=address.subject,
                          in_reply_to=address.in_reply_to, references=address.references,
-                         template_values=ticket_values(complaint))
+                         template_values=ticket_values(complaint), settings=runtime.settings)
     session.flush()
+    if outbox.status == NOT_SENT:  # a number that gets no SMS (sms.allowed_regions, premium, limits)
+        return None, "sms_refused"
     return outbox, "email" if address.medium == "email" else "sms"
 
 

@@ -15,11 +15,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.complaints import commands
-from gateway.complaints.intake import file_complaint, ticket_values
+from gateway.complaints.intake import file_complaint, filed_by, identity_contact, sharing, ticket_values
 from gateway.complaints.media import attach_media
 from gateway.complaints.outbox import add_message
 from gateway.complaints.replies import render, status_text
@@ -32,22 +31,22 @@ RECENT = timedelta(hours=1)  # a text-less photo or pin this soon after a compla
 
 
 def contact_for(session: Session, address: str) -> Contact:
-    """Find or create the contact for a phone number (or e-mail address), safe under races."""
-    column = Contact.email if "@" in address else Contact.phone
-    contact = session.scalar(select(Contact).where(column == address))
-    if contact is not None:
-        return contact
-    contact = Contact(**({"email": address} if "@" in address else {"phone": address}))
-    session.add(contact)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        contact = session.scalar(select(Contact).where(column == address))
-    return contact
+    """The contact of the phone number (or e-mail address) a message came from: that identity's own contact,
+    never a pair someone gave on the form (:func:`gateway.complaints.intake.identity_contact`)."""
+    return identity_contact(session, address)
 
 
-def handle_message(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact) -> None:
+def unproven(message: InboundMessage) -> bool:
+    """True when the channel could not prove who sent the message (an e-mail whose SPF/DKIM/DMARC verdict, as
+    the receiving server recorded it, is ``fail``): such a message is nobody's and is never answered."""
+    return (message.raw or {}).get("auth") == "fail"
+
+
+def handle_message(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact | None) -> None:
+    if contact is None:  # an unproven sender: the complaint is filed for people to see, never answered or threaded
+        if not message.automated:
+            file_complaint(session, runtime, message, None, message.body)
+        return
     message.contact_id = contact.id
     if message.automated:  # an auto-reply, bounce or list mail: kept, never answered (no mail loops)
         return
@@ -81,10 +80,12 @@ def handle_message(session: Session, runtime: Runtime, message: InboundMessage, 
     elif command.name == commands.HELP:
         reply("help")
     elif command.name == commands.STOP:
-        stop_updates(contact)
+        for each in sharing(session, contact):  # the pairs this phone was given in, too
+            stop_updates(each)
         reply("stopped")
     elif command.name == commands.START:
-        resume_updates(contact)
+        for each in sharing(session, contact):
+            resume_updates(each)
         reply("started")
     if message.complaint_id is not None:
         if message.location:  # the complaint it came with (or added to) is where the pin is
@@ -173,8 +174,8 @@ def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Con
         reply("bad_code", given=parsed.digits)
         return
     complaint = session.scalar(select(Complaint).where(Complaint.ticket_code == parsed.digits))
-    # Only the phone that filed it may add to it; anyone else is told it was not found, nothing more.
-    if complaint is None or complaint.contact_id != contact.id:
+    # Only the identity that filed it may add to it; anyone else is told it was not found, nothing more.
+    if complaint is None or not filed_by(session, complaint, message.sender):
         reply("info_not_yours")
         return
     _add_to(session, reply, message, complaint, command.text)

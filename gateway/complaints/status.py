@@ -96,7 +96,7 @@ def _write_update(session: Session, runtime: Runtime, complaint: Complaint, even
         session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update", channel=channel,
         medium=address.medium, recipient=address.recipient, sender=address.sender, body=body.strip(),
         contact_id=contact.id, complaint_id=complaint.id, subject=address.subject, in_reply_to=address.in_reply_to,
-        references=address.references, template_values=values,
+        references=address.references, template_values=values, settings=runtime.settings,
     )
 
 

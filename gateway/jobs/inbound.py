@@ -26,7 +26,7 @@ from sqlalchemy.exc import IntegrityError
 
 from channels.base import InboundMessage
 from gateway.complaints.media import waiting
-from gateway.complaints.messages import contact_for, handle_message
+from gateway.complaints.messages import contact_for, handle_message, unproven
 from gateway.jobs.media import fetch_media
 from gateway.jobs.outbox import deliver
 from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime, job_id
@@ -126,7 +126,9 @@ def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
             message.processed_at = utcnow()
             session.commit()
         if message.processed_at is None:
-            contact = contact_for(session, message.sender)
+            # A sender the channel could not prove (an e-mail whose SPF/DKIM/DMARC verdict failed) is nobody's
+            # contact: the complaint is filed, nothing is answered.
+            contact = None if unproven(message) else contact_for(session, message.sender)
             try:
                 handle_message(session, runtime, message, contact)
                 message.processed_at = utcnow()

@@ -42,7 +42,7 @@ def accept_mail(runtime: Any, raw: bytes, envelope_from: str | None = None) -> A
     """
     from gateway.jobs.inbound import store_and_enqueue
 
-    mail = parse_mail(raw, envelope_from)
+    mail = parse_mail(raw, envelope_from, runtime.settings.mail.authserv_id)
     photos, refused, files = _clean_photos(runtime.settings, mail)
     message = InboundMessage(
         channel=NAME, medium="email", provider_message_id=mail.message_id[:200], sender=mail.sender[:254],
@@ -60,8 +60,9 @@ def accept_mail(runtime: Any, raw: bytes, envelope_from: str | None = None) -> A
                 attachment.inbound_message_id = message_id
                 session.add(attachment)
             session.commit()
-    log.info("mail %s from %s stored as message %s%s", mail.message_id, mail.sender, message_id,
-             f" (automated: {mail.automated}; not answered)" if mail.automated else "")
+    log.info("mail %s from %s stored as message %s%s%s", mail.message_id, mail.sender, message_id,
+             f" (automated: {mail.automated}; not answered)" if mail.automated else "",
+             f" (unreadable: {'; '.join(mail.notes)})" if mail.notes else "")
     if mail.automated:
         _record_bounce(runtime, raw)
     return Accepted(message_id=message_id, created=created, automated=mail.automated)
@@ -118,7 +119,8 @@ def _raw_record(mail: ParsedMail, refused: list[str]) -> dict[str, Any]:
         "message_id": mail.message_id, "from": mail.sender, "to": mail.recipients, "subject": mail.subject,
         "date": mail.date.isoformat() if mail.date else None, "references": mail.references,
         "automated": mail.automated, "refused_attachments": refused,
-        "text": mail.full_text[:MAX_STORED_TEXT],
+        "text": mail.full_text[:MAX_STORED_TEXT], "auth": mail.auth, "reply_to": mail.reply_to,
+        **({"unreadable": "; ".join(mail.notes)} if mail.notes else {}),
     }
 
 

@@ -7,7 +7,8 @@ credentials (``ChannelSpec.fetch_media``), cleans it (:func:`channels.photos.kee
 no metadata, the form's size and pixel limits) and attaches it to the complaint, so the agency sees it. A
 download that fails for a reason that may pass (network, 5xx, credentials) is tried again later with the
 outbox's backoff: the scheduler's sweep (:func:`sweep_media`) queues it when it is due. Files that are not
-photos, are too large or too many are refused at once and recorded with the reason.
+photos, are too large or too many are refused at once and recorded with the reason; the citizen gets one
+polite note per message (:data:`REFUSED_NOTE`, never the file's name).
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channels import registry
 from channels.base import MediaFetchError
 from channels.photos import PhotoError, keep_photo, remove_files
 from gateway.runtime import DEFAULT, Runtime, current_runtime, job_id
-from models import InboundMessage, utcnow
+from models import InboundMessage, Outbox, utcnow
 from models.message import (
     MEDIA_CLAIMED,
     MEDIA_FAILED,
@@ -31,6 +33,7 @@ from models.message import (
     MEDIA_REFUSED,
     MEDIA_RETRY,
     MEDIA_STORED,
+    PENDING,
     MediaFetch,
 )
 
@@ -39,7 +42,13 @@ log = logging.getLogger(__name__)
 GRACE = timedelta(seconds=30)  # leave fresh rows to the job enqueued for them
 CLAIM_TIMEOUT = timedelta(minutes=5)  # a download not finished by then died with its worker
 BATCH = 500
-REFUSALS = {"too_large", "empty", "not_image", "wrong_type", "too_many_pixels", "too_many"}
+REFUSALS = {"too_large", "empty", "not_image", "wrong_type", "too_many_pixels", "too_many", "too_slow"}
+# What the citizen is told, once per message, when a photo they sent was refused (one SMS segment, GSM-7).
+REFUSED_NOTE = {
+    "id": "Foto Anda tidak kami simpan: hanya foto JPEG, PNG atau HEIC sampai 40 megapiksel. "
+          "Aduan Anda tetap tercatat.",
+    "en": "Your photo was not kept: only JPEG, PNG or HEIC photos up to 40 megapixels. Your complaint is recorded.",
+}
 
 
 def fetch_media(fetch_id: int) -> None:
@@ -98,8 +107,39 @@ def _failed(session: Session, runtime: Runtime, row: MediaFetch, reason: str, er
     else:
         row.status = MEDIA_REFUSED if reason in REFUSALS else MEDIA_FAILED
         log.warning("media fetch %s %s after %s attempt(s): %s", row.id, row.status, row.attempts, error)
+    note = _refused_note(session, runtime, row) if row.status == MEDIA_REFUSED else None
     session.commit()
+    if note is not None:
+        runtime.send_soon(note, priority=DEFAULT)
     return row.status
+
+
+def _refused_note(session: Session, runtime: Runtime, row: MediaFetch) -> int | None:
+    """One polite note per message whose photo was refused, on the channel it came in on; its outbox id."""
+    from gateway.complaints.outbox import add_message
+    from models import Complaint, Contact
+
+    message = session.get(InboundMessage, row.inbound_message_id)
+    key = f"media-refused:{message.id}"
+    if message.automated or session.scalar(select(Outbox.id).where(Outbox.dedupe_key == key)) is not None:
+        return None
+    complaint = session.get(Complaint, message.complaint_id) if message.complaint_id else None
+    contact = session.get(Contact, message.contact_id) if message.contact_id else None
+    language = (contact.language if contact is not None else None) or runtime.settings.default_language
+    channel, address = runtime.reply_address(message, complaint)
+    try:
+        with session.begin_nested():  # another file of the same message may be refused at the same moment
+            note = add_message(session, dedupe_key=key, kind="photo_refused", channel=channel, medium=address.medium,
+                               recipient=address.recipient, sender=address.sender,
+                               body=REFUSED_NOTE.get(language, REFUSED_NOTE["id"]),
+                               contact_id=message.contact_id, complaint_id=message.complaint_id,
+                               inbound_message_id=message.id, subject=address.subject,
+                               in_reply_to=address.in_reply_to, references=address.references,
+                               settings=runtime.settings)
+            session.flush()
+    except IntegrityError:
+        return None
+    return note.id if note.status == PENDING else None
 
 
 def sweep_media(runtime: Runtime, grace: timedelta = GRACE) -> int:

@@ -21,6 +21,7 @@ from gateway.jobs.scheduler import sweep_once
 from models import Attachment, Complaint, InboundMessage, StatusEvent, utcnow
 from models.message import MediaFetch
 from tests.channels import twilio_payloads as payloads
+from tests.channels.test_photo_bombs import jpeg_header, png_bomb, png_header
 from tests.channels.test_twilio import SMS_PATH, form
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, Stack, post_twilio
 from tests.gateway.web.intake_support import assert_clean, photo
@@ -79,7 +80,15 @@ DOWNLOADS = [
              [("failed", "not_found")]),
     Download("four photos: three kept, like the form", payloads.MMS, [File("image/jpeg", photo())] * 4,
              [("stored", None)] * 3 + [("refused", "too_many")], fetched=3),
+    # Image bombs (issue 14): refused from the header, and the citizen gets one polite note.
+    Download("image bomb: PNG of 1 x 64,000,000 pixels", payloads.WHATSAPP_PHOTO,
+             [File("image/png", png_bomb(1, 64_000_000))], [("refused", "too_many_pixels")]),
+    Download("image bombs: JPEG header 65,000 x 65,000 and a PNG header of 64 MP", payloads.MMS,
+             [File("image/jpeg", jpeg_header(65_000, 65_000)), File("image/png", png_header(8000, 8000))],
+             [("refused", "too_many_pixels"), ("refused", "too_many_pixels")]),
 ]
+# Refusals after a download get one polite note per message; ones decided before it (not a photo, too many) none.
+NOTED = {"too_large", "not_image", "too_many_pixels", "too_slow"}
 
 
 def with_media(payload: str, server: MediaServer, files: list[File], host: str = "127.0.0.1") -> dict[str, str]:
@@ -109,8 +118,11 @@ def test_media_download(media_stack: Stack, twilio_standin: TwilioStandIn, media
     assert post_twilio(stack.client, SMS_PATH, with_media(case.payload, media_server, case.files)).status_code == 200
     stack.work()
 
-    [reply] = twilio_standin.messages_sent()
+    reply, *notes = twilio_standin.messages_sent()
     assert reply["body"].startswith("Aduan diterima. Tiket ")
+    noted = any(status == "refused" and reason in NOTED for status, reason in case.outcome)
+    assert [note["body"][:36] for note in notes] == (["Foto Anda tidak kami simpan: hanya f"] if noted else [])
+    assert all(len(note["body"]) <= 160 and "#" not in note["body"] for note in notes)  # no file name echoed
     rows = fetches(stack)
     assert [(row.status, row.reason) for row in rows] == case.outcome, [row.last_error for row in rows]
     expected_requests = case.fetched if case.fetched is not None else len(case.files)

@@ -23,12 +23,17 @@ CODES = {
 
 
 def error_response(status: int, message: str, code: str | None = None,
-                   fields: dict[str, str] | None = None, limits: dict[str, Any] | None = None) -> Response:
-    """A JSON error; ``fields`` maps a field name to its error code (worded in English here)."""
+                   fields: dict[str, str] | None = None, limits: dict[str, Any] | None = None,
+                   files: dict[str, str] | None = None) -> Response:
+    """A JSON error; ``fields`` maps a field name to its error code (worded in English here), ``files`` a field
+    name to the file refused (a photo), named in the field's entry as ``file``."""
     error: dict[str, Any] = {"status": status, "code": code or CODES.get(status, "error"), "message": message}
     if fields:
-        error["fields"] = {name: {"code": field_code, "message": error_text("en", field_code, **(limits or {}))}
+        error["fields"] = {name: {"code": field_code, "message": error_text("en", field_code, **(limits or {})),
+                                  **({"file": (files or {})[name]} if name in (files or {}) else {})}
                            for name, field_code in fields.items()}
+    if files:
+        error["message"] = f"{message}: " + ", ".join(f"{name} ({file})" for name, file in files.items())
     response = jsonify(error=error)
     response.status_code = status
     return response

@@ -56,7 +56,7 @@ COMPLAINT = {
                            "status_text": {"type": "string"}, "note": STRING_OR_NULL},
         }},
         "url": {"type": "string"},
-        "confirmation": {"type": "string", "enum": ["sms", "email", "opted_out", "none"],
+        "confirmation": {"type": "string", "enum": ["sms", "email", "opted_out", "sms_refused", "none"],
                          "description": "Only when filing: how the citizen was sent the ticket."},
     },
 }

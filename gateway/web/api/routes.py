@@ -75,7 +75,8 @@ def create_complaint() -> Any:
     try:
         submission = build_channel(settings).read(request)
     except FieldErrors as errors:
-        return error_response(422, "some fields are not valid", fields=errors.fields, limits=limits)
+        return error_response(422, "some fields are not valid", fields=errors.fields, limits=limits,
+                              files=errors.files)
     except InboundError as error:
         return error_response(error.status, str(error))
     provider_id = f"key{g.api_key_id}:{idempotency_key or uuid.uuid4().hex}"

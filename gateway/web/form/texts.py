@@ -32,6 +32,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sent_sms": "Nomor tiket juga kami kirim lewat SMS ke nomor HP Anda.",
         "sent_email": "Nomor tiket juga kami kirim lewat e-mail.",
         "opted_out": "Nomor HP Anda sedang berhenti menerima kabar (STOP). Kirim SMS MULAI untuk menyalakannya.",
+        "sms_refused": "Kami tidak mengirim SMS ke nomor ini: hanya ke nomor Indonesia, bukan nomor premium atau "
+                       "satelit. Simpan nomor tiket di atas, atau isi e-mail lain kali.",
         "email_later": "Kabar lewat e-mail belum tersedia; pantau tiket Anda di halaman status.",
         "routed": "Aduan diteruskan ke: {agency}",
         "review": "Aduan sedang diperiksa dan akan diteruskan ke dinas terkait.",
@@ -73,6 +75,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "sent_sms": "We also sent the ticket number by SMS to your mobile.",
         "sent_email": "We also sent the ticket number by e-mail.",
         "opted_out": "Your number has stopped updates (STOP). Text START to turn them on again.",
+        "sms_refused": "We send no SMS to this number: only to Indonesian numbers, never to premium or satellite "
+                       "ones. Keep the ticket number above, or give an e-mail address next time.",
         "email_later": "Updates by e-mail are not available yet; follow your ticket on its status page.",
         "routed": "Sent to: {agency}",
         "review": "Your complaint is being reviewed and will be sent to the right office.",
@@ -103,7 +107,9 @@ ERRORS: dict[str, dict[str, str]] = {
         "needs_both_coordinates": "Isi lintang dan bujur, atau kosongkan keduanya.",
         "too_many": "Paling banyak {max_photos} foto.", "too_large": "Foto terlalu besar (maks. {max_mb} MB).",
         "empty": "File foto kosong.", "not_image": "File ini bukan foto yang bisa dibaca.",
-        "wrong_type": "Hanya foto JPEG, PNG atau HEIC.", "too_many_pixels": "Resolusi foto terlalu besar.",
+        "wrong_type": "Hanya foto JPEG, PNG atau HEIC.",
+        "too_many_pixels": "Resolusi foto terlalu besar (maks. 10.000 piksel per sisi, 40 MP).",
+        "too_slow": "Foto ini tidak bisa kami proses; kirim foto yang lebih kecil.",
         "unknown_language": "Bahasa tidak dikenal.", "unknown_category": "Kategori tidak dikenal.",
     },
     "en": {
@@ -115,7 +121,9 @@ ERRORS: dict[str, dict[str, str]] = {
         "needs_both_coordinates": "Give both latitude and longitude, or neither.",
         "too_many": "At most {max_photos} photos.", "too_large": "Photo too large (up to {max_mb} MB).",
         "empty": "The photo file is empty.", "not_image": "This file is not a photo we can read.",
-        "wrong_type": "Only JPEG, PNG or HEIC photos.", "too_many_pixels": "The photo's resolution is too high.",
+        "wrong_type": "Only JPEG, PNG or HEIC photos.",
+        "too_many_pixels": "The photo's resolution is too high (at most 10,000 px a side, 40 MP).",
+        "too_slow": "We could not process this photo; please send a smaller one.",
         "unknown_language": "Unknown language.", "unknown_category": "Unknown category.",
     },
 }

@@ -65,7 +65,8 @@ PARSED = [
            automated="Auto-Submitted", references=1),
     Parsed("bounce_dsn.eml", "mailer-daemon@googlemail.com", "** Address not found **", automated="Auto-Submitted",
            references=1),
-    Parsed("list_mail.eml", "newsletter@kotahijau.or.id",
+    # Who a mail is from is its envelope sender: from a mailbox, the Return-Path its server wrote.
+    Parsed("list_mail.eml", "bounce-mc.us21_4567.8901-sambat=malangkota.go.id@mail245.atl121.mcdlv.net",
            "Lomba kampung bersih 2026 dibuka! Daftarkan RW Anda sebelum 30 November.", automated="Precedence: bulk"),
     Parsed("photo_gmail.eml", "andi.pratama.mlg@gmail.com",
            "Jalan berlubang besar di Jl. Danau Toba dekat pertigaan, fotonya terlampir.", photos=1),
@@ -177,8 +178,8 @@ def test_mail_in_ticket_out_threaded(mail: MailStack) -> None:
     with mail.stack.runtime.db.session() as session:
         complaint = session.scalar(select(Complaint))
         assert (complaint.channel, complaint.medium, complaint.agency_code) == ("email", "email", "DPUPRPKP")
-        assert answer["Subject"] == (f"Re: Saluran air mampet di Jl. Semeru [Tiket {complaint.ticket_code[:4]} "
-                                     f"{complaint.ticket_code[4:]}]")
+        # Sambat's own subject: the citizen's is never echoed.
+        assert answer["Subject"] == f"Aduan [Tiket {complaint.ticket_code[:4]} {complaint.ticket_code[4:]}]"
         row = session.scalar(select(Outbox))
         assert (row.channel, row.medium, row.status) == ("email", "email", "sent")
         assert row.provider_message_id == answer["Message-ID"]  # stored: replies to it find the complaint
@@ -216,7 +217,7 @@ def test_subject_token_threads_only_for_the_citizen_who_filed(mail: MailStack) -
     mail.send(compose("budi@example.id", "Jalan rusak", "jalan rusak berlubang di Jl. Soekarno Hatta",
                       Message_ID="<first@example.id>"), mail_from="budi@example.id")
     mail.work()
-    subject = mail.relay.mails[0]["Subject"]  # "Re: Jalan rusak [Tiket 1234 5678]", no In-Reply-To below
+    subject = mail.relay.mails[0]["Subject"]  # "Aduan [Tiket 1234 5678]", no In-Reply-To below
     mail.send(compose("budi@example.id", subject, "ada tambahan: dua lubang lagi", Message_ID="<second@example.id>"),
               mail_from="budi@example.id")
     mail.send(compose("orang.lain@example.id", subject, "saya juga lihat", Message_ID="<third@example.id>"),
@@ -322,8 +323,10 @@ def test_photo_kept_without_metadata_other_files_refused_politely(mail: MailStac
         assert session.scalar(select(func.count()).select_from(Complaint)) == 2
     with Image.open(tmp_path / "media" / attachment.path) as stored:
         assert not stored.getexif() and (stored.width, stored.height) == (64, 48)
-    pdf_answer = next(m for m in mail.relay.mails if "PBB" in m["Subject"])
-    assert "tidak kami simpan" in pdf_answer.get_content() and "keberatan_pbb.pdf" in pdf_answer.get_content()
+    pdf_answer = next(m for m in mail.relay.mails if "tidak kami simpan" in m.get_content())
+    # Polite, and no file name echoed: "1 lampiran tidak kami simpan ...".
+    assert "1 lampiran tidak kami simpan" in pdf_answer.get_content()
+    assert "keberatan_pbb" not in pdf_answer.get_content() and "PBB" not in pdf_answer["Subject"]
 
 
 def test_twenty_megabyte_attachment(mail: MailStack) -> None:
@@ -336,7 +339,7 @@ def test_twenty_megabyte_attachment(mail: MailStack) -> None:
     mail.send(bytes(message))
     mail.work()
     [answer] = mail.relay.mails
-    assert "gambar_kerja.zip" in answer.get_content()
+    assert "1 lampiran tidak kami simpan" in answer.get_content() and "gambar_kerja" not in answer.get_content()
     with mail.stack.runtime.db.session() as session:
         assert session.scalar(select(Complaint.text)) == "trotoar rusak di Jl. Ijen, gambar kerja terlampir"
 
