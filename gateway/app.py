@@ -43,7 +43,9 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     app.extensions["sambat"] = runtime
     if sync:
         sync_agencies(runtime)
+    from gateway.web.security import init_security  # headers, the session cookie, NUL in fields (issue 14)
 
+    init_security(app)
     from gateway.web.webhooks import bp as webhooks_bp
 
     app.register_blueprint(webhooks_bp)
