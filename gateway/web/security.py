@@ -79,8 +79,8 @@ class SambatRequest(Request):
     def form(self) -> Any:
         form = Request.form.__get__(self, type(self))  # werkzeug's cached parse
         for name, value in form.items(multi=True):
-            if "\x00" in value or "\x00" in name:
-                raise BadInput(name.replace("\x00", "\\x00")[:60])
+            if "\x00" in str(value) or "\x00" in str(name):  # a part without a name has None
+                raise BadInput(str(name).replace("\x00", "\\x00")[:60])
         return form
 
     def get_json(self, force: bool = False, silent: bool = False, cache: bool = True) -> Any:  # type: ignore[override]
