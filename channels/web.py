@@ -11,6 +11,7 @@ Nothing is sent through this channel: confirmations and updates go by SMS (or e-
 from __future__ import annotations
 
 import math
+import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -159,11 +160,19 @@ def _phone(raw: str, region: str, errors: dict[str, str]) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# A coordinate written in a form field: what the API document's multipart schema declares (its pattern), so the
+# document and the app agree; a comma for the decimal point is accepted as Indonesian keyboards write it.
+NUMBER_PATTERN = r"^\s*[-+]?[0-9]{1,3}(?:[.,][0-9]{1,15})?\s*$"
+NUMBER = re.compile(NUMBER_PATTERN)
+
+
 def _number(value: Any) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError
+    if isinstance(value, str) and not NUMBER.match(value):
+        raise ValueError  # 1_000, 1e2, inf: float() takes them, a coordinate is never written so
     number = float(value.strip().replace(",", ".") if isinstance(value, str) else value)
     if not math.isfinite(number):
         raise ValueError

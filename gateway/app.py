@@ -48,7 +48,9 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
             # A web process (re)started while PostgreSQL is down still takes webhooks (they are spooled,
             # docs/spool.md); the agencies are synced by the next start.
             log.warning("database unreachable at start (%s); agencies not synced with config.yaml", error.orig)
+    from gateway.web.security import init_security  # headers, the session cookie, NUL in fields (issue 14)
 
+    init_security(app)
     from gateway.web.webhooks import bp as webhooks_bp
 
     app.register_blueprint(webhooks_bp)

@@ -15,7 +15,7 @@ import click
 
 from channels.console import NAME as CONSOLE
 from gateway.cli.apikeys import apikeys
-from gateway.cli.common import DEFAULT_SQLITE, _configure_logging, _local_settings, _settings, _with
+from gateway.cli.common import DEFAULT_SQLITE, _configure_logging, _local_settings, _settings, _with, private_file
 from gateway.cli.config import config
 from gateway.cli.route import route_command
 from gateway.cli.router import router_group
@@ -87,7 +87,9 @@ def up(host: str, port: int) -> None:
     try:
         from werkzeug.serving import run_simple
 
-        run_simple(host, port, app, threaded=True, use_reloader=False)
+        from gateway.web.access_log import RedactingRequestHandler
+
+        run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RedactingRequestHandler)
     finally:
         stop.set()
         for service in services:
@@ -142,8 +144,17 @@ def web(host: str, port: int, workers: int) -> None:
     for key, value in (("DATABASE_URL", settings.database_url), ("SECRET_KEY", settings.secret("secret_key"))):
         if not value:
             raise click.ClickException(f"{key}: required for `sambat web` (use `sambat up` for a demo)")
+    twilio = settings.sms.twilio_account_sid and settings.sms.twilio_auth_token
+    if twilio and not settings.public_url and not settings.proxy_hops:
+        # Twilio signs the URL it called; without these the check would run over a URL built from the Host
+        # header, which whoever sends the request writes.
+        raise click.ClickException(
+            "SAMBAT_PUBLIC_URL: required for `sambat web` with Twilio credentials (the https address Twilio calls; "
+            "webhook signatures are checked over it), unless SAMBAT_PROXY_HOPS names the reverse proxies whose "
+            "X-Forwarded-Host and -Proto are trusted")
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                               "--bind", f"{host}:{port}", "--access-logfile", "-", "gateway.wsgi:app"])
+                               "--bind", f"{host}:{port}", "--access-logfile", "-",
+                               "--logger-class", "gateway.web.access_log.RedactingLogger", "gateway.wsgi:app"])
 
 
 @main.command()
@@ -264,7 +275,8 @@ def db_upgrade(revision: str) -> None:
     """Migrate the database to the newest schema (Alembic)."""
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(DEFAULT_SQLITE).resolve()}"
     if url.startswith("sqlite:///"):
-        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+        database = Path(url.removeprefix("sqlite:///"))
+        private_file(database, tighten_dir=database.resolve().parent == Path(DEFAULT_SQLITE).resolve().parent)
     from models.migrate import upgrade
 
     upgrade(url, revision)

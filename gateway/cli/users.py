@@ -40,6 +40,7 @@ def add(email: str, role: str, agency: str | None, name: str | None) -> None:
     """Create a user who logs in with EMAIL at /admin."""
     if role not in ROLES:
         raise click.BadParameter(f"unknown role {role!r}; use one of {', '.join(ROLES)}", param_hint="--role")
+    from_env = bool(os.environ.get("SAMBAT_NEW_PASSWORD"))
     password = os.environ.get("SAMBAT_NEW_PASSWORD") or click.prompt(
         f"Password for {email}", hide_input=True, confirmation_prompt=True)
     database = _database()
@@ -50,6 +51,9 @@ def add(email: str, role: str, agency: str | None, name: str | None) -> None:
             session.commit()
     except UserError as error:
         hint = "--agency" if "agency" in str(error) else "--role" if "role" in str(error) else None
+        if str(error).startswith("password"):
+            raise click.ClickException(f"{'SAMBAT_NEW_PASSWORD' if from_env else 'the password typed'}: {error}") \
+                from None
         if hint:
             raise click.BadParameter(str(error), param_hint=hint) from None
         raise click.ClickException(str(error)) from None

@@ -279,7 +279,8 @@ class Open311Settings(Section):
 class AdminSettings(Section):
     """``admin:``: the console's login limits, sessions, and the replies to rejected messages."""
 
-    login_rate_limit: str = setting("5 per minute;20 per hour")
+    login_rate_limit: str = setting("5 per minute;10 per 10 minutes;20 per hour",
+                                    description="failed logins per client address and per account")
     session_idle_minutes: Whole = setting(30, description="a session unused this long ends")
     session_max_hours: Whole = setting(12, description="no session lasts longer than this")
     reject_replies: dict[str, dict[str, str] | None] = setting(DEFAULT_REPLIES)

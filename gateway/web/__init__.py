@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Flask, request
@@ -15,7 +14,6 @@ def init_intake(app: Flask) -> None:
     """Register the blueprints of issue 5 and bind the rate limiter."""
     # A citizen may take a while on a slow phone: the form's CSRF token lasts as long as its session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(days=1))
     init_limiter(app)
     from gateway.web.api import bp as api_bp
     from gateway.web.form import bp as form_bp

@@ -1,5 +1,10 @@
 """Who may use the console: users with argon2 password hashes, Flask-Login sessions that expire, roles.
 
+A session keeps the user's id and session version (:meth:`models.User.get_id`); a session whose version is not
+the user's current one is refused on its next request, so logout, a new password and deactivation end every
+session of that user, including copies of the cookie in other browsers. New passwords need
+:data:`MIN_PASSWORD` characters and a zxcvbn score of :data:`MIN_STRENGTH` (:func:`check_new_password`).
+
 The console keeps one database session per request (:func:`db`), closed when the request ends; the logged-in
 user is loaded into it, so views can change and commit in one place.
 """
@@ -14,10 +19,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from email_validator import EmailNotValidError, validate_email
 from flask import abort, current_app, g, redirect, request, session, url_for
 from flask_login import LoginManager, current_user, logout_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
 from models import Agency, User, utcnow
 from models.user import AGENCY_ADMIN, ROLES
@@ -28,7 +35,10 @@ login_manager.login_message = "Silakan masuk untuk membuka halaman itu."
 login_manager.session_protection = "strong"
 hasher = PasswordHasher()
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-MIN_PASSWORD = 10
+MIN_PASSWORD = 12
+MIN_STRENGTH = 3  # zxcvbn's score (0-4): 3 is "safely unguessable" for an online attack with throttling
+# Words of this deployment an attacker tries first; with the user's own e-mail and name they count as guessable.
+GUESSABLE_WORDS = ("sambat", "admin", "malang", "malangkota", "kominfo", "diskominfo", "pemkot", "aduan")
 # Verifying against this keeps a login for an unknown e-mail as slow as one for a known e-mail.
 _DUMMY_HASH = hasher.hash("sambat-dummy-password")
 
@@ -52,11 +62,15 @@ def close_db(_error: BaseException | None = None) -> None:
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> User | None:
+    """The user of a session ("id:version"); None (logged out) when the user ended their sessions since."""
+    user_id, _, version = session_id.partition(":")
+    if not user_id.isdigit() or not version.isdigit():
         return None
     user = db().get(User, int(user_id))
-    return user if user is not None and user.active else None
+    if user is None or not user.active or (user.session_version or 0) != int(version):
+        return None
+    return user
 
 
 def init_auth(app: Any) -> None:
@@ -103,8 +117,7 @@ def create_user(session_: Session, email: str, role: str, password: str, agency_
     if not EMAIL.match(email):
         raise UserError(f"not a valid e-mail address: {email!r}")
     check_role(session_, role, agency_code)
-    if len(password) < MIN_PASSWORD:
-        raise UserError(f"password too short: at least {MIN_PASSWORD} characters")
+    check_new_password(password, email, name)
     if find_user(session_, email) is not None:
         raise UserError(f"a user with e-mail {email} already exists")
     user = User(email=email, role=role, agency_code=agency_code, name=name or None,
@@ -112,6 +125,51 @@ def create_user(session_: Session, email: str, role: str, password: str, agency_
     session_.add(user)
     session_.flush()
     return user
+
+
+def password_problem(password: str, *inputs: str | None) -> str | None:
+    """Why a new password is refused (``"short"`` or ``"weak"``), or None when it is good enough.
+
+    ``inputs`` are what an attacker knows of the user (e-mail, name): a password built from them is weak.
+    """
+    if len(password) < MIN_PASSWORD:
+        return "short"
+    known = list(GUESSABLE_WORDS)
+    for given in inputs:
+        if given:
+            known.append(given.lower())
+            known.extend(part for part in re.split(r"[^a-z0-9]+", given.lower()) if len(part) >= 3)
+    # zxcvbn's time grows with the length; the first 100 characters decide whether it is guessable.
+    if zxcvbn(password[:100], user_inputs=known)["score"] < MIN_STRENGTH:
+        return "weak"
+    return None
+
+
+PASSWORD_PROBLEMS = {
+    "short": f"password too short: at least {MIN_PASSWORD} characters",
+    "weak": "password too easy to guess (a common password, a pattern, or the e-mail or name in it): use "
+            "three or four unrelated words",
+}
+
+
+def check_new_password(password: str, *inputs: str | None) -> None:
+    """Refuse a new password that is short or guessable.
+
+    Raises:
+        UserError: naming why.
+    """
+    problem = password_problem(password, *inputs)
+    if problem is not None:
+        raise UserError(PASSWORD_PROBLEMS[problem])
+
+
+def plausible_email(text: str) -> bool:
+    """True when ``text`` is written like an e-mail address (syntax only, no DNS)."""
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        return False
+    return True
 
 
 def check_role(session_: Session, role: str, agency_code: str | None) -> None:

@@ -12,6 +12,8 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from gateway.web.security import form_value
+
 limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True)
 
 
@@ -36,7 +38,9 @@ def api_limit() -> str:
 
 def api_client() -> str:
     """Who a request counts against: its API key (hashed, never stored in clear), else its address."""
-    key = request.headers.get("X-API-Key") or request.values.get("api_key")
+    # Never request.values: a key function that raises (a NUL in a form field) would make Flask-Limiter drop
+    # to in-memory counting for the whole process.
+    key = request.headers.get("X-API-Key") or request.args.get("api_key") or form_value("api_key")
     if key:
         return "key:" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()[:24]
     return "addr:" + (get_remote_address() or "unknown")

@@ -5,16 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask_login import current_user, login_user
 from sqlalchemy import select
 
 from gateway.complaints.audit import record, user_state
 from gateway.web.admin.blueprint import bp
-from gateway.web.auth import MIN_PASSWORD, UserError, check_role, create_user, db, hash_password, roles_required
+from gateway.web.auth import (
+    MIN_PASSWORD,
+    UserError,
+    check_role,
+    create_user,
+    db,
+    hash_password,
+    password_problem,
+    roles_required,
+    start_session,
+)
 from models import Agency, AuditEntry, User
 from models.user import AGENCY_ADMIN, ROLES, SUPER_ADMIN
 
 AUDIT_PAGE = 200
+PASSWORD_PROBLEMS = {
+    "short": f"Kata sandi terlalu pendek: paling sedikit {MIN_PASSWORD} karakter.",
+    "weak": "Kata sandi terlalu mudah ditebak (kata sandi umum, pola, atau memuat e-mail atau nama): pakai tiga "
+            "atau empat kata yang tidak berhubungan.",
+}
 
 
 @bp.get("/users")
@@ -66,6 +81,8 @@ def user_active(user_id: int) -> Any:
                                back=url_for("admin.users")), 409
     before = user_state(user)
     user.active = request.form.get("active") == "1"
+    if not user.active:
+        user.end_sessions()
     record(session, current_user, "user.activate" if user.active else "user.deactivate", "user", user.email,
            before, user_state(user))
     session.commit()
@@ -103,12 +120,17 @@ def user_password(user_id: int) -> Any:
     """Set a new password for a user (it is never shown or logged)."""
     session, user = db(), _user_or_404(user_id)
     password = request.form.get("password") or ""
-    if len(password) < MIN_PASSWORD:
+    problem = password_problem(password, user.email, user.name)
+    if problem is not None:
         return render_template("admin/error.html", code=422, back=url_for("admin.users"),
-                               message=f"Kata sandi terlalu pendek: paling sedikit {MIN_PASSWORD} karakter."), 422
+                               message=PASSWORD_PROBLEMS[problem]), 422
     user.password_hash = hash_password(password)
+    user.end_sessions()  # whoever knew the old password is logged out everywhere
     record(session, current_user, "user.password", "user", user.email)
     session.commit()
+    if user.id == current_user.id:  # their own new password: this browser stays logged in, every other one not
+        login_user(user)
+        start_session(user)
     flash(f"Kata sandi {user.email} diganti.")
     return redirect(url_for("admin.users"))
 

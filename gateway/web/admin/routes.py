@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, validate_csrf
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 from wtforms import ValidationError
@@ -27,11 +29,13 @@ from gateway.web.auth import (
     db,
     find_user,
     login_redirect,
+    plausible_email,
     roles_required,
     session_expired,
     start_session,
 )
 from gateway.web.limiter import limiter
+from gateway.web.security import behind_https, form_value
 from models import Agency, utcnow
 from models.tickets import format_ticket_code
 from models.user import AGENCY_ADMIN, SUPER_ADMIN, VIEWER
@@ -116,17 +120,69 @@ def _helpers() -> dict[str, Any]:
             "medium_name": lambda medium: MEDIUM_NAMES.get(medium, medium)}
 
 
-def _login_key() -> str:
-    return "admin-login:" + (request.form.get("email") or "").strip().lower()
+# Login attempts (issue 14): only failures count, per client address and per account, in steps that grow
+# (admin.login_rate_limit, e.g. 5 a minute, 10 in 10 minutes, 20 an hour), so guessing slows down while nobody
+# can lock a person out: a browser that logged in to an account before carries a signed device cookie, and its
+# attempts count for that browser alone (OWASP's device cookies), not for the account or the address.
+DEVICE_COOKIE = "sambat_login_device"
+DEVICE_DAYS = 180
+
+
+def _device_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="sambat-login-device")
+
+
+def _typed_email() -> str:
+    return form_value("email").strip().lower()[:254]
+
+
+def _trusted_device() -> str | None:
+    """The device id of a browser that logged in to the account being tried, else None."""
+    token = request.cookies.get(DEVICE_COOKIE)
+    if not token:
+        return None
+    try:
+        data = _device_serializer().loads(token, max_age=DEVICE_DAYS * 86400)
+    except BadData:
+        return None
+    if not isinstance(data, dict) or data.get("email") != _typed_email():
+        return None
+    return str(data.get("device"))
+
+
+def _account_key() -> str:
+    device = _trusted_device()
+    return f"admin-login-device:{device}" if device else "admin-login:" + _typed_email()
 
 
 def _login_limit() -> str:
     return _settings().admin.login_rate_limit
 
 
+def _failed(response: Any) -> bool:
+    return response.status_code == 401
+
+
+def _remember_device(response: Any, email: str) -> None:
+    token = _device_serializer().dumps({"email": email.lower(), "device": secrets.token_urlsafe(12)})
+    response.set_cookie(DEVICE_COOKIE, token, max_age=DEVICE_DAYS * 86400, path=url_for("admin.login"),
+                        secure=behind_https(), httponly=True, samesite="Strict")
+
+
+def _audit_name(email: str, user: Any) -> str | None:
+    """What a failed login records of the e-mail typed: a known user's address, or anything written like an
+    address; never other input (it may be a password typed into the wrong field)."""
+    if user is not None:
+        return user.email
+    if plausible_email(email):
+        return email[:254]
+    return None
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_address)
-@limiter.limit(_login_limit, methods=["POST"], key_func=_login_key)
+@limiter.limit(_login_limit, methods=["POST"], key_func=get_remote_address, deduct_when=_failed,
+               exempt_when=lambda: _trusted_device() is not None)
+@limiter.limit(_login_limit, methods=["POST"], key_func=_account_key, deduct_when=_failed)
 def login() -> Any:
     """The login form; a wrong password and an unknown e-mail get the same answer."""
     if current_user.is_authenticated and request.method == "GET":
@@ -135,17 +191,23 @@ def login() -> Any:
     if request.method == "POST":
         email = (request.form.get("email") or "").strip()
         session_ = db()
-        user = find_user(session_, email)
+        user = find_user(session_, email) if len(email) <= 254 else None
         if check_password(session_, user, request.form.get("password") or ""):
             login_user(user)
             start_session(user)
             user.last_login_at = utcnow()
             record(session_, user, "login", "user", user.email)
             session_.commit()
-            return redirect(_safe_next(request.args.get("next")) or url_for("admin.home"))
-        record(session_, email[:254] or "-", "login.failed", "user", email[:40] or None)
+            response = redirect(_safe_next(request.args.get("next")) or url_for("admin.home"))
+            _remember_device(response, user.email)
+            return response
+        shown = _audit_name(email, user)
+        record(session_, shown or "-", "login.failed", "user", shown[:40] if shown else None,
+               after=None if shown else {"email": "(not an e-mail address: not recorded)"})
         session_.commit()
         error = "E-mail atau kata sandi salah."
+        if shown is None:
+            email = ""  # never echo back what may be a password
     return render_template("admin/login.html", error=error, email=email), 401 if error else 200
 
 
@@ -161,8 +223,9 @@ def _safe_next(target: str | None) -> str | None:
 
 @bp.post("/logout")
 def logout() -> Any:
-    """End the session."""
+    """End every session of this user: this browser's, and any copy of a session cookie elsewhere."""
     if current_user.is_authenticated:
+        current_user.end_sessions()
         record(db(), current_user, "logout", "user", current_user.email)
         db().commit()
     logout_user()

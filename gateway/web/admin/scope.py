@@ -21,6 +21,14 @@ from models.tickets import parse_ticket_code
 from models.user import AGENCY_ADMIN, SUPER_ADMIN, VIEWER
 
 EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# An address written to dodge filters: budi(at)gmail.com, budi [at] gmail [dot] com.
+SPELLED_EMAIL = re.compile(r"(?i)[\w.+-]+\s*[(\[{<]\s*at\s*[)\]}>]\s*[\w-]+"
+                           r"(?:\s*(?:\.|[(\[{<]\s*dot\s*[)\]}>])\s*[\w-]+)+")
+# Ten or more digits in a row (single spaces, dots or dashes between them allowed): a phone number phonenumbers
+# does not accept (too long, glued to a letter), an ID card number (NIK, 16 digits), a bank account. Ticket codes
+# (8 digits) and house numbers are shorter.
+LONG_NUMBER = re.compile(r"(?<!\d)\d(?:[ .-]?\d){9,}(?!\d)")
+DATE_IN_NUMBER = re.compile(r"\d{1,2}[-./]\d{1,2}[-./]\d{2,4}|\d{4}-\d{2}-\d{2}")  # 12-11-2026 10.30 stays
 STAFF = (SUPER_ADMIN, AGENCY_ADMIN, VIEWER)
 WORKERS = (SUPER_ADMIN, AGENCY_ADMIN)
 
@@ -109,7 +117,8 @@ def mask_text(text: str | None, region: str = "ID") -> str:
     """Free text (a complaint, a message, a note) with every phone number and e-mail address in it masked.
 
     Phone numbers are found by phonenumbers' matcher at its VALID leniency, so ticket codes, dates and house
-    numbers stay as they are.
+    numbers stay as they are; any other run of ten or more digits (an ID card or account number, a phone number
+    the matcher missed) and addresses spelled out as ``name(at)domain`` are masked too.
     """
     if not text:
         return text or ""
@@ -118,6 +127,9 @@ def mask_text(text: str | None, region: str = "ID") -> str:
         pieces += [text[last:match.start], _mask_digits(match.raw_string)]
         last = match.end
     masked = "".join(pieces) + text[last:]
+    masked = LONG_NUMBER.sub(lambda found: found.group(0) if DATE_IN_NUMBER.search(found.group(0))
+                             else _mask_digits(found.group(0)), masked)
+    masked = SPELLED_EMAIL.sub(lambda found: found.group(0)[:1] + "•••", masked)
     return EMAIL_IN_TEXT.sub(lambda found: mask_email(found.group(0)), masked)
 
 

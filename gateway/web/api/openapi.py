@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from channels.web import NUMBER_PATTERN
+
 STRING_OR_NULL = {"type": "string", "nullable": True}
 FIELD_PROPERTIES: dict[str, Any] = {
     "text": {"type": "string", "minLength": 3, "maxLength": 4000, "description": "The complaint (required)."},
@@ -77,12 +79,14 @@ def openapi_document(server_url: str) -> dict[str, Any]:
     multipart = {"type": "object", "required": ["text"], "properties": {
         **{name: {key: value for key, value in schema.items() if key not in ("nullable",)} | {"type": "string"}
            for name, schema in FIELD_PROPERTIES.items() if name not in ("latitude", "longitude", "language")},
-        "latitude": {"type": "string"}, "longitude": {"type": "string"},
+        # Form fields are text: a coordinate is a decimal number written out (comma or point), and an e-mail
+        # address is checked as in JSON; without these the document allowed any text the app refuses (422).
+        "latitude": {"type": "string", "pattern": NUMBER_PATTERN, "description": "WGS84 latitude, e.g. -7.9666"},
+        "longitude": {"type": "string", "pattern": NUMBER_PATTERN, "description": "WGS84 longitude, e.g. 112.63"},
         "language": {"type": "string", "enum": ["id", "en"]},
         "photos": {"type": "array", "maxItems": 3, "items": {"type": "string", "format": "binary"},
                    "description": "JPEG, PNG or HEIC; metadata (EXIF, GPS) is removed before storing."},
     }}
-    multipart["properties"]["email"].pop("format", None)
     return {
         "openapi": "3.0.3",
         "info": {"title": "Sambat mobile-app API", "version": "1.0.0",

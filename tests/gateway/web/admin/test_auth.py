@@ -117,7 +117,8 @@ def test_sambat_users_add(tmp_path: Path) -> None:
     no_agency = _users(tmp_path, "add", "x@malangkota.go.id", "--role", "agency-admin",
                        SAMBAT_NEW_PASSWORD="rahasia-123456")
     assert no_agency.returncode == 2 and "needs --agency CODE" in no_agency.stderr
-    again = _users(tmp_path, "add", "kominfo@malangkota.go.id", "--role", "viewer", SAMBAT_NEW_PASSWORD="x" * 12)
+    again = _users(tmp_path, "add", "kominfo@malangkota.go.id", "--role", "viewer",
+                   SAMBAT_NEW_PASSWORD="lain-kata-sandi-kuat-77")
     assert again.returncode == 1 and "already exists" in again.stderr
     for result in (bad_role, bad_agency, again):
         assert "Traceback" not in result.stderr
