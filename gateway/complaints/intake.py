@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from channels.base import InboundMessage
 from channels.photos import remove_files, store_photos
 from channels.web import Submission
+from gateway.complaints.cleaning import strip_controls
 from gateway.complaints.deadlines import assign
 from gateway.complaints.outbox import add_message
 from gateway.complaints.replies import render
@@ -190,6 +191,7 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
         WhatsApp, on its channel), ``email``, ``opted_out`` or ``none``.
     """
     details = details or Details()
+    text = strip_controls(text)  # on every channel; the message row keeps what arrived
     decision = route_complaint(session, runtime, text)
     evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
     if decision.model is not None:
