@@ -49,7 +49,7 @@ def test_parse_command(label: str, typed: str, expected: Command) -> None:
 
 
 # --- issue 15: codes as people type them, and the hints on short replies ---------------------------------
-# 66283615 and 48217730 have a right check digit; 66283614 does not.
+# 66283615 has a right check digit; 66283614 does not.
 
 STATUS_CASES = [
     # the issue's own texts, exactly as written there
