@@ -225,7 +225,8 @@ LONG_ANSWER = ("Lampu PJU di Jl. Danau Toba sudah kami ganti pada hari Senin den
                "putus di tiang nomor 12 juga sudah disambung, dan panel di ujung gang sudah kami periksa. Bila lampu "
                "masih mati pada malam hari, mohon kabari kami lagi dengan membalas SMS ini. Terima kasih atas "
                "laporannya, semoga jalan di lingkungan Bapak/Ibu kembali terang dan aman untuk semua warga "
-               "sekitar. Jika ada kerusakan lain di sekitar lokasi, silakan laporkan lewat SMS ke nomor ini atau lewat situs Sambat.")
+               "sekitar. Jika ada kerusakan lain di sekitar lokasi, silakan laporkan lewat SMS ke nomor ini atau "
+               "lewat situs Sambat.")
 
 
 def test_a_long_answer_arrives_whole_and_cek_returns_it(admin: Admin, twilio_standin) -> None:  # noqa: ANN001
