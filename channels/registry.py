@@ -76,6 +76,8 @@ class ChannelSpec:
             or WhatsApp photo) with the provider's credentials; raises ``MediaFetchError``.
         silent_alert_minutes: settings -> minutes without a word from any of its devices (``models.Device``),
             while its messages wait to go out, before the super-admins get an e-mail; 0 or None: not watched.
+        concatenates_sms: True when a long SMS sent through it arrives as one message (Twilio, an Android phone's
+            multipart SMS); False: each segment arrives alone, so a long text is sent as parts numbered "(1/2)".
     """
 
     name: str
@@ -91,6 +93,7 @@ class ChannelSpec:
     answers_in_kind: bool = True
     fetch_media: Callable[[Any, str, int], Any] | None = None
     silent_alert_minutes: Callable[[Any], int] | None = None
+    concatenates_sms: bool = True
     extra: dict[str, Any] = field(default_factory=dict)
 
 

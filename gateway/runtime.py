@@ -111,6 +111,11 @@ class Runtime:
         spec = registry.spec_for(channel)
         return spec is None or spec.answers_in_kind
 
+    def concatenates_sms(self, channel: str) -> bool:
+        """True when a long SMS through this channel arrives joined (see ``ChannelSpec.concatenates_sms``)."""
+        spec = registry.spec_for(channel)
+        return spec is None or spec.concatenates_sms
+
     def answer_address(self, message: Any, complaint: Any, contact: Any) -> tuple[str, ReplyAddress] | None:
         """How the answer to an inbound message reaches the citizen: back the way it came, or, for a channel
         that does not answer in kind, through the contact's details; None when it cannot."""

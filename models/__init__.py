@@ -2,7 +2,7 @@
 
 from models.audit import AuditEntry
 from models.base import Base, Database, utcnow
-from models.complaint import COMPLAINT_STATUSES, Complaint, StatusEvent
+from models.complaint import COMPLAINT_STATUSES, Complaint, Questionnaire, StatusEvent
 from models.contact import Agency, Contact
 from models.deadline import Assignment, ComplaintMerge, DeadlineAlert
 from models.device import Device, DeviceAlert
@@ -15,5 +15,5 @@ __all__ = [
     "Agency", "Base", "COMPLAINT_STATUSES", "Complaint", "Contact", "Database", "FINAL_STATUSES",
     "ApiKey", "Attachment", "InboundMessage", "Outbox", "STATUS_RANK", "StatusEvent", "utcnow",
     "Assignment", "AuditEntry", "ComplaintMerge", "DeadlineAlert", "RouterModel", "RoutingExample", "User",
-    "Device", "DeviceAlert",
+    "Device", "DeviceAlert", "Questionnaire",
 ]

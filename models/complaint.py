@@ -12,10 +12,11 @@ from models.base import Base, JSONType, UTCDateTime, utcnow
 from models.contact import Agency, Contact
 
 # Where a complaint stands. "new" waits in the super-admin's review queue (no agency yet).
-NEW, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, MERGED = (
-    "new", "assigned", "acknowledged", "in_progress", "resolved", "rejected", "merged",
+# "reopened": the citizen said a resolved complaint is not fixed; it is back with its agency, on a new clock.
+NEW, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, MERGED, REOPENED = (
+    "new", "assigned", "acknowledged", "in_progress", "resolved", "rejected", "merged", "reopened",
 )
-COMPLAINT_STATUSES = (NEW, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, MERGED)
+COMPLAINT_STATUSES = (NEW, ASSIGNED, ACKNOWLEDGED, IN_PROGRESS, RESOLVED, REJECTED, MERGED, REOPENED)
 
 
 class Complaint(Base):
@@ -69,3 +70,23 @@ class StatusEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     complaint: Mapped[Complaint] = relationship(back_populates="events")
+
+
+class Questionnaire(Base):
+    """"Sudah beres? Balas YA atau BELUM": asked once per resolution, some working days after it.
+
+    The key is the resolving status event, so two schedulers never ask twice and a ticket resolved again after
+    a reopening is asked again. ``answer`` is ``yes`` (confirmed fixed), ``no`` (reopened) or None.
+    """
+
+    __tablename__ = "questionnaires"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("status_events.id"), unique=True)
+    agency_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("contacts.id"), index=True)
+    outbox_id: Mapped[int | None] = mapped_column(ForeignKey("outbox.id"))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    answer: Mapped[str | None] = mapped_column(String(8))
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

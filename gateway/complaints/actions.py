@@ -20,14 +20,14 @@ from gateway.runtime import Runtime
 from gateway.settings.deadlines import policy
 from gateway.settings.sections import REJECT_REASONS
 from models import Agency, Complaint, ComplaintMerge, Outbox, StatusEvent, User
-from models.complaint import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, MERGED, NEW, REJECTED, RESOLVED
+from models.complaint import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, MERGED, NEW, REJECTED, REOPENED, RESOLVED
 from models.tickets import format_ticket_code
 
 # Agency steps: the statuses each may start from.
 AGENCY_STEPS = {
-    ACKNOWLEDGED: (ASSIGNED,),
-    IN_PROGRESS: (ASSIGNED, ACKNOWLEDGED),
-    RESOLVED: (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS),
+    ACKNOWLEDGED: (ASSIGNED, REOPENED),
+    IN_PROGRESS: (ASSIGNED, ACKNOWLEDGED, REOPENED),
+    RESOLVED: (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS, REOPENED),
 }
 MAX_NOTE = 1000
 
@@ -58,19 +58,26 @@ def assign(session: Session, runtime: Runtime, actor: User, complaint: Complaint
     return _finish(session, runtime, complaint, event)
 
 
-def reject(session: Session, runtime: Runtime, actor: User, complaint: Complaint, reason: str) -> list[Outbox]:
-    """Take a complaint out of the review queue as not a complaint, or spam; the reply is as configured."""
+def reject(session: Session, runtime: Runtime, actor: User, complaint: Complaint, reason: str,
+           body: str | None = None) -> list[Outbox]:
+    """Take a complaint out of the review queue as not a complaint, spam, a short reply, or another body's
+    business; the reply is as configured (``admin.reject_replies``), or for another body (``body``, a key of
+    ``admin.referrals``) where to go. A reason without a reply is silent, but CEK still gives the reason."""
     if reason not in REJECT_REASONS:
         raise ActionError(f"Alasan {reason!r} tidak dikenal; pilih {', '.join(REJECT_REASONS)}.")
     if complaint.status != NEW:
         raise ActionError(f"Tiket {ticket(complaint)} tidak di antrean tinjauan.")
-    replies = runtime.settings.admin.reject_replies.get(reason)
+    referrals = runtime.settings.admin.referrals
+    if body and body not in referrals:
+        raise ActionError(f"Instansi {body!r} tidak dikenal; pilih {', '.join(referrals) or '(tidak ada)'}.")
+    replies = referrals[body] if body and reason == "other_body" else runtime.settings.admin.reject_replies.get(reason)
     language = complaint.contact.language if complaint.contact else runtime.settings.default_language
     note = (replies.get(language) or replies["id"]) if replies else None
     before = complaint_state(complaint)
-    event, _ = change_status(session, runtime, complaint, REJECTED, actor.email, note=note, notify=note is not None)
+    event, _ = change_status(session, runtime, complaint, REJECTED, actor.email, note=note or REJECT_REASONS[reason],
+                             notify=note is not None)
     record(session, actor, f"complaint.reject.{reason}", "complaint", ticket(complaint), before,
-           {**complaint_state(complaint), "reply_sent": note is not None})
+           {**complaint_state(complaint), "reply_sent": note is not None, **({"body": body} if body else {})})
     return _finish(session, runtime, complaint, event)
 
 

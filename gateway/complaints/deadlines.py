@@ -20,9 +20,10 @@ from gateway.complaints.status import change_status
 from gateway.runtime import Runtime
 from gateway.settings.deadlines import DeadlinePolicy
 from models import Assignment, Complaint, Outbox, StatusEvent, utcnow
-from models.complaint import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, MERGED, NEW, REJECTED, RESOLVED
+from models.complaint import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, MERGED, NEW, REJECTED, REOPENED, RESOLVED
 
-OPEN_STATUSES = (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS)
+OPEN_STATUSES = (ASSIGNED, ACKNOWLEDGED, IN_PROGRESS, REOPENED)
+STARTS_CLOCK = (ASSIGNED, REOPENED)  # reaching an agency, or coming back to it disputed: a new clock
 WITH_AGENCY = (*OPEN_STATUSES, RESOLVED)
 _MET = {"acknowledged_at": (ACKNOWLEDGED, IN_PROGRESS, RESOLVED), "responded_at": (IN_PROGRESS, RESOLVED),
         "resolved_at": (RESOLVED,)}
@@ -48,6 +49,21 @@ def assign(session: Session, runtime: Runtime, complaint: Complaint, agency_code
     """
     event, update = change_status(session, runtime, complaint, ASSIGNED, actor, note=note, agency_code=agency_code,
                                   notify=notify, opening=opening)
+    sync_assignment(session, runtime.settings.deadline_policy, complaint)
+    return event, update
+
+
+def reopen(session: Session, runtime: Runtime, complaint: Complaint, actor: str = "citizen",
+           note: str | None = None) -> tuple[StatusEvent, Outbox | None]:
+    """The citizen says a resolved complaint is not fixed: back to its agency as "reopened", on a new clock
+    (acknowledge, respond and resolve deadlines from now), on the super-admin's dashboard, the citizen told.
+
+    Returns:
+        The event, and the outbox row of the citizen's update.
+    """
+    agency = complaint.agency.name if complaint.agency is not None else complaint.agency_code
+    note = note or f"Warga menyatakan belum beres; diteruskan lagi ke {agency or 'dinas terkait'}."
+    event, update = change_status(session, runtime, complaint, REOPENED, actor, note=note)
     sync_assignment(session, runtime.settings.deadline_policy, complaint)
     return event, update
 
@@ -78,7 +94,7 @@ def sync_assignment(session: Session, policy: DeadlinePolicy, complaint: Complai
     assigning = None
     if complaint.agency_code and complaint.status in WITH_AGENCY:
         assigning = next((event for event in reversed(events)
-                          if event.to_status == ASSIGNED and event.agency_code == complaint.agency_code), None)
+                          if event.to_status in STARTS_CLOCK and event.agency_code == complaint.agency_code), None)
     if row is not None and (assigning is None or row.event_id != assigning.id):
         row.ended_at = row.ended_at or now
         row.outcome = row.outcome or (_OUTCOME.get(complaint.status, "reassigned") if assigning is None

@@ -11,6 +11,9 @@ Definitions, for a window of the last N days ending at ``now``:
 - median time to resolve: over clocks resolved within the window, from reaching the agency.
 - share within deadline: of the clocks whose resolution was due or done within the window (resolved in it,
   or still open with the resolve deadline passed in it), the share resolved by the deadline.
+- confirmed fixed by citizens (:func:`confirmed_fixed`, issue 15): of the questionnaires asked within the window
+  ("Sudah beres? Balas YA atau BELUM") that were answered, the share answered YA; a BELUM, or a reply saying it
+  is not fixed, counts as not fixed. Questions nobody could be asked (no address, STOP) do not count.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from statistics import median
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from models import Agency, Assignment, utcnow
+from models import Agency, Assignment, Questionnaire, utcnow
 
 WINDOWS = (7, 30, 90)
 
@@ -119,3 +122,42 @@ def duration_text(hours: float | None) -> str:
 def share_text(share: float | None) -> str:
     """A share as a percentage, or "-" when there was nothing to measure."""
     return "-" if share is None else f"{round(share * 100)}%"
+
+
+@dataclass(frozen=True)
+class ConfirmedFixed:
+    """Citizens' answers to "Sudah beres?" for one agency (or the city, ``agency_code`` "") over one window."""
+
+    agency_code: str
+    asked: int
+    answered: int
+    confirmed: int  # answered YA
+
+    @property
+    def share(self) -> float | None:
+        """Confirmed fixed, 0..1, of the answered; None when nobody answered."""
+        return self.confirmed / self.answered if self.answered else None
+
+
+def confirmed_fixed(session: Session, days: int, now: datetime | None = None,
+                    agency_codes: list[str] | None = None) -> dict[str, ConfirmedFixed]:
+    """The share of resolutions citizens confirmed fixed, per agency code, over the last ``days`` days.
+
+    Every active agency (or each of ``agency_codes``) has an entry, and the whole city is under ``""``; use
+    ``.share`` (None: no answers yet) and :func:`share_text` to show it.
+    """
+    now = now or utcnow()
+    since = now - timedelta(days=days)
+    codes = list(session.scalars(select(Agency.code).where(Agency.active).order_by(Agency.code))) \
+        if agency_codes is None else list(agency_codes)
+    rows = session.execute(select(Questionnaire.agency_code, Questionnaire.answer).where(
+        Questionnaire.asked_at >= since, Questionnaire.asked_at <= now,
+        (Questionnaire.answer.is_(None)) | (Questionnaire.answer != "none"),
+        Questionnaire.agency_code.in_(codes))).all()
+    counts = {code: [0, 0, 0] for code in [*codes, ""]}
+    for code, answer in rows:
+        for key in (code, ""):
+            counts[key][0] += 1
+            counts[key][1] += answer is not None
+            counts[key][2] += answer == "yes"
+    return {code: ConfirmedFixed(code, *numbers) for code, numbers in counts.items()}

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from channels.base import InboundMessage
 from channels.photos import remove_files, store_photos
 from channels.web import Submission
+from gateway.complaints.cleaning import strip_controls
 from gateway.complaints.deadlines import assign
 from gateway.complaints.outbox import NOT_SENT, add_message
 from gateway.complaints.replies import render
@@ -237,6 +238,7 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
         ``sms.allowed_regions``, premium or satellite, or the SMS limits) or ``none``.
     """
     details = details or Details()
+    text = strip_controls(text)  # on every channel; the message row keeps what arrived
     # Bounded work per message: the router reads at most the medium's intake.routed_chars (SMS 1,600, e-mail
     # 20,000); the whole text stays with the stored message.
     text = text[: runtime.settings.intake.routed_limit(message.medium)]

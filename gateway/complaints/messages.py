@@ -17,15 +17,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.complaints import commands
+from gateway.complaints import commands, followups
+from gateway.complaints.cleaning import strip_controls
 from gateway.complaints.intake import file_complaint, filed_by, identity_contact, sharing, ticket_values
 from gateway.complaints.media import attach_media
-from gateway.complaints.outbox import add_message
-from gateway.complaints.replies import render, status_text
-from gateway.complaints.status import resume_updates, stop_updates
+from gateway.complaints.replies import MAX_SEGMENTS, render, status_text
+from gateway.complaints.status import add_parts, resume_updates, stop_updates
 from gateway.runtime import Runtime
-from models import Complaint, Contact, InboundMessage, StatusEvent, utcnow
-from models.tickets import parse_ticket_code
+from models import Complaint, ComplaintMerge, Contact, InboundMessage, StatusEvent, utcnow
+from models.complaint import MERGED
+from models.tickets import format_ticket_code, parse_ticket_code
 
 RECENT = timedelta(hours=1)  # a text-less photo or pin this soon after a complaint belongs to it
 
@@ -70,11 +71,14 @@ def handle_message(session: Session, runtime: Runtime, message: InboundMessage, 
         _add_to(session, reply, message, recent, "")  # a photo sent after the complaint's text
     elif command.name == commands.EMPTY and not message.media:
         reply("empty")
-    elif command.name in (commands.COMPLAINT, commands.EMPTY):
+    elif command.hint and followups.handle_reply(session, runtime, reply, message, contact, command):
+        pass  # thanks, a YA or a "belum beres" about the citizen's own ticket: no new complaint (issue 15)
+    elif command.name in (commands.COMPLAINT, commands.EMPTY) or (command.embedded and _find(session, command.code)
+                                                                    is None):
         complaint, _, _ = file_complaint(session, runtime, message, contact, command.text or message.body)
         _take_waiting_place(session, message, contact, complaint)
     elif command.name == commands.STATUS:
-        _status(session, reply, command.code or "")
+        _status(session, reply, command.code)
     elif command.name == commands.INFO:
         _info(session, reply, message, contact, command)
     elif command.name == commands.HELP:
@@ -135,11 +139,12 @@ class _Reply:
         self.session, self.runtime, self.message, self.contact = session, runtime, message, contact
         self.language = language
 
-    def __call__(self, template: str, complaint: Complaint | None = None, **values: object) -> None:
-        body = render(self.runtime.settings.templates, self.language, template, **values)
+    def __call__(self, template: str, complaint: Complaint | None = None, max_segments: int = 1,
+                 **values: object) -> None:
+        body = render(self.runtime.settings.templates, self.language, template, max_segments=max_segments, **values)
         channel, address = self.runtime.reply_address(self.message, complaint)
-        add_message(
-            self.session, dedupe_key=f"reply:{self.message.id}", kind=template, channel=channel,
+        add_parts(
+            self.session, self.runtime, dedupe_key=f"reply:{self.message.id}", kind=template, channel=channel,
             medium=address.medium, recipient=address.recipient, sender=address.sender, body=body + address.note,
             contact_id=self.contact.id, complaint_id=complaint.id if complaint else None,
             inbound_message_id=self.message.id, subject=address.subject, in_reply_to=address.in_reply_to,
@@ -147,7 +152,19 @@ class _Reply:
         )
 
 
-def _status(session: Session, reply: _Reply, code_text: str) -> None:
+def _find(session: Session, code: str | None) -> Complaint | None:
+    """The complaint of a code found inside a sentence (checked), or None."""
+    parsed = parse_ticket_code(code or "")
+    if parsed is None or not parsed.valid:
+        return None
+    return session.scalar(select(Complaint).where(Complaint.ticket_code == parsed.digits))
+
+
+def _status(session: Session, reply: _Reply, code_text: str | None) -> None:
+    """CEK: the status, with the latest public answer (up to three segments), or where a merged ticket went."""
+    if code_text is None:  # a bare CEK or STATUS
+        reply("status_usage")
+        return
     parsed = parse_ticket_code(code_text)
     if parsed is None:
         reply("not_found")
@@ -159,8 +176,21 @@ def _status(session: Session, reply: _Reply, code_text: str) -> None:
     if complaint is None:
         reply("not_found")
         return
+    if complaint.status == MERGED:
+        link = session.scalar(select(ComplaintMerge).where(ComplaintMerge.merged_id == complaint.id))
+        kept = session.get(Complaint, link.kept_id) if link is not None else None
+        if kept is not None:
+            reply("status_merged", complaint=complaint, kept=format_ticket_code(kept.ticket_code),
+                  **ticket_values(complaint))
+            return
     status = status_text(reply.runtime.settings.statuses, reply.language, complaint.status)
     updated = complaint.updated_at.astimezone(_zone(reply.runtime)).strftime("%d-%m-%Y %H:%M")
+    answer = followups.latest_answer(session, complaint)
+    if answer is not None:
+        answered = answer.created_at.astimezone(_zone(reply.runtime)).strftime("%d-%m-%Y")
+        reply("status_answer", complaint=complaint, max_segments=MAX_SEGMENTS, status=status, updated=answered,
+              note=answer.note, **ticket_values(complaint))
+        return
     reply("status", complaint=complaint, status=status, updated=updated, **ticket_values(complaint))
 
 
@@ -178,6 +208,9 @@ def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Con
     if complaint is None or not filed_by(session, complaint, message.sender):
         reply("info_not_yours")
         return
+    if commands.is_dispute(command.text) and followups.is_recently_resolved(session, reply.runtime, complaint):
+        followups.dispute(session, reply.runtime, message, complaint, command.text)  # reopened; the citizen told
+        return
     _add_to(session, reply, message, complaint, command.text)
 
 
@@ -186,7 +219,8 @@ def _add_to(session: Session, reply: _Reply, message: InboundMessage, complaint:
     """Record the citizen's addition to their complaint (text, photos, a place) and thank them."""
     session.add(StatusEvent(
         complaint_id=complaint.id, kind="citizen_info", from_status=complaint.status, to_status=complaint.status,
-        agency_code=complaint.agency_code, actor="citizen", note=text or "(lampiran)", inbound_message_id=message.id,
+        agency_code=complaint.agency_code, actor="citizen", note=strip_controls(text) or "(lampiran)",
+        inbound_message_id=message.id,
     ))
     message.complaint_id = complaint.id
     complaint.updated_at = utcnow()

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from gateway.complaints import learning
 from gateway.complaints.outbox import add_message
-from gateway.complaints.replies import render, status_text
+from gateway.complaints.replies import MAX_SEGMENTS, fits, numbered_parts, render, status_text
 from gateway.runtime import DEFAULT, Runtime
 from models import Complaint, ComplaintMerge, Contact, InboundMessage, Outbox, StatusEvent, utcnow
 from models.complaint import ACKNOWLEDGED, COMPLAINT_STATUSES, RESOLVED
@@ -86,18 +86,32 @@ def _write_update(session: Session, runtime: Runtime, complaint: Complaint, even
     channel, address = routed
     language = contact.language or runtime.settings.default_language
     status = status_text(runtime.settings.statuses, language, event.to_status)
-    # An SMS keeps to one segment (the whole answer is on the ticket page); an e-mail carries it all.
+    # An SMS takes up to three segments, cut at a word (the whole answer is on the ticket page); an e-mail all.
     values = {"code": format_ticket_code(complaint.ticket_code), "digits": complaint.ticket_code,
               "status": status, "agency": complaint.agency_code or "-", "note": event.note or ""}
     body = render(runtime.settings.templates, language, "status_update", one_segment=address.medium != "email",
-                  **values)
+                  max_segments=MAX_SEGMENTS, **values)
     # The values are kept too: past WhatsApp's 24-hour window they fill an approved template (gateway.jobs.whatsapp).
-    return add_message(
-        session, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update", channel=channel,
+    return add_parts(
+        session, runtime, dedupe_key=f"event:{event.id}:{contact.id}", kind="status_update", channel=channel,
         medium=address.medium, recipient=address.recipient, sender=address.sender, body=body.strip(),
         contact_id=contact.id, complaint_id=complaint.id, subject=address.subject, in_reply_to=address.in_reply_to,
         references=address.references, template_values=values, settings=runtime.settings,
     )
+
+
+def add_parts(session: Session, runtime: Runtime, *, dedupe_key: str, channel: str, medium: str, body: str,
+              **fields: object) -> Outbox:
+    """An outbox row for a text; an SMS longer than a segment through a provider that does not join the parts
+    of a long SMS becomes one row per part, numbered "(1/2)", keyed ``<key>``, ``<key>:2`` ... Returns the first.
+    """
+    if medium != "sms" or fits(body, 1) or runtime.concatenates_sms(channel):
+        return add_message(session, dedupe_key=dedupe_key, channel=channel, medium=medium, body=body,
+                           **fields)  # type: ignore[arg-type]
+    rows = [add_message(session, dedupe_key=dedupe_key if number == 1 else f"{dedupe_key}:{number}", channel=channel,
+                        medium=medium, body=part, **fields)  # type: ignore[arg-type]
+            for number, part in enumerate(numbered_parts(body), start=1)]
+    return rows[0]
 
 
 def enqueue_sends(runtime: Runtime, outbox_rows: list[Outbox | None]) -> None:

@@ -25,6 +25,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from channels.base import InboundMessage
+from gateway.complaints.cleaning import storable
 from gateway.complaints.media import waiting
 from gateway.complaints.messages import contact_for, handle_message, unproven
 from gateway.jobs.media import fetch_media
@@ -156,10 +157,10 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
     """
     values = {
         "channel": message.channel, "medium": message.medium, "provider_message_id": message.provider_message_id,
-        "sender": message.sender, "recipient": message.recipient, "body": message.text,
+        "sender": message.sender, "recipient": message.recipient, "body": storable(message.text),
         "device_id": message.device_id, "sim_number": message.sim_number,
         "media": [{"url": m.url, "content_type": m.content_type} for m in message.media],
-        "raw": message.raw, "received_at": message.received_at or utcnow(), "automated": message.automated,
+        "raw": storable(message.raw), "received_at": message.received_at or utcnow(), "automated": message.automated,
         "location": message.location.to_dict() if message.location else None,
     }
 

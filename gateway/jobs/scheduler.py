@@ -23,6 +23,7 @@ from datetime import timedelta
 from sqlalchemy import func, select, update
 
 from gateway.complaints.devices import device_work
+from gateway.complaints.questionnaire import questionnaire_work
 from gateway.complaints.reminders import deadline_work
 from gateway.jobs.media import sweep_media
 from gateway.jobs.outbox import max_sends, queue_checks
@@ -118,6 +119,7 @@ def run_forever(runtime: Runtime, interval: float = 5.0, stop: threading.Event |
             deadline_work(runtime)  # reminders and escalation (issue 4), at most once a minute
             device_work(runtime)  # an e-mail when the SMS phones go quiet while messages wait, once a minute
             maybe_retrain(runtime)  # the router's model, when enough new examples arrived (issue 12)
+            questionnaire_work(runtime)  # "Sudah beres? Balas YA atau BELUM" after a resolution (issue 15)
         except Exception as error:  # noqa: BLE001 - keep the scheduler alive through outages and bugs alike
             outage = outage_for(error)
             if outage is None:

@@ -44,6 +44,8 @@ from gateway.settings.sections import (
     JobsSettings,
     Open311Settings,
     OutboxSettings,
+    QuestionnaireSettings,
+    ShortRepliesSettings,
     check_texts,
 )
 from gateway.settings.sources import (
@@ -124,6 +126,8 @@ class Settings(BaseSettings):
     intake: IntakeSettings = setting(IntakeSettings())
     open311: Open311Settings = setting(Open311Settings())
     admin: AdminSettings = setting(AdminSettings())
+    questionnaire: QuestionnaireSettings = setting(QuestionnaireSettings())
+    short_replies: ShortRepliesSettings = setting(ShortRepliesSettings())
     deadlines: Any = setting({}, description="working days per stage, agency and category")
     templates: dict[str, dict[str, str]] = setting({}, description="reply texts by language")
     statuses: dict[str, dict[str, str]] = setting({}, description="status names by language")

@@ -22,18 +22,27 @@ REQUIRED_TEMPLATES = (
     "ticket_created", "ticket_created_review", "status", "status_update", "not_found", "bad_code",
     "info_added", "info_not_yours", "info_usage", "help", "stopped", "started", "empty",
     "location_added", "location_waiting",
+    "status_usage", "status_answer", "status_merged", "short_reply", "questionnaire", "confirmed",
 )
-TEMPLATE_FIELDS = {"code", "digits", "agency", "status", "updated", "note", "given"}
-STATUSES = ("new", "assigned", "acknowledged", "in_progress", "resolved", "rejected", "merged")
+TEMPLATE_FIELDS = {"code", "digits", "agency", "status", "updated", "note", "given", "kept"}
+STATUSES = ("new", "assigned", "acknowledged", "in_progress", "resolved", "rejected", "merged", "reopened")
 CATEGORY_CODE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 # Why the super-admin takes a complaint out of the queue without an agency.
-REJECT_REASONS = {"not_complaint": "Bukan aduan", "spam": "Spam"}
+# "short_reply": a thanks or an "ok" that became a ticket; "other_body": another body's business (PLN, the
+# police), answered with where to go (admin.referrals).
+REJECT_REASONS = {"not_complaint": "Bukan aduan", "spam": "Spam", "short_reply": "Ucapan/balasan singkat",
+                  "other_body": "Urusan instansi lain"}
 DEFAULT_REPLIES: dict[str, dict[str, str] | None] = {
     "not_complaint": {
         "id": "Pesan Anda bukan aduan untuk Pemkot, jadi tidak kami teruskan. Info: ketik BANTUAN.",
         "en": "Your message is not a complaint for the city, so it was not forwarded. Text HELP for more.",
     },
     "spam": None,
+    "short_reply": None,
+    "other_body": {
+        "id": "Aduan Anda bukan wewenang Pemkot, jadi tidak kami teruskan. Silakan hubungi instansi terkait.",
+        "en": "Your complaint is not the city's business, so it was not forwarded. Please contact the body concerned.",
+    },
 }
 # Characters of a complaint's text kept for routing, per medium: the rest stays with the message, not routed.
 DEFAULT_ROUTED_CHARS = {"sms": 1600, "mms": 1600, "whatsapp": 4096, "email": 20000, "default": 20000}
@@ -284,6 +293,8 @@ class AdminSettings(Section):
     session_idle_minutes: Whole = setting(30, description="a session unused this long ends")
     session_max_hours: Whole = setting(12, description="no session lasts longer than this")
     reject_replies: dict[str, dict[str, str] | None] = setting(DEFAULT_REPLIES)
+    referrals: dict[str, dict[str, str]] = setting({}, description="where to go, per body outside the city "
+                                                   "(PLN, the police), for a rejection as another body's business")
 
     @field_validator("login_rate_limit")
     @classmethod
@@ -320,6 +331,60 @@ class AdminSettings(Section):
                 texts = {lang: texts[lang] for lang in LANGUAGES}
             replies[reason] = texts
         return replies
+
+
+    @field_validator("referrals", mode="before")
+    @classmethod
+    def _referrals(cls, given: Any) -> dict[str, dict[str, str]]:
+        if given is None:
+            return {}
+        if not isinstance(given, Mapping):
+            raise ValueError("must map a body (e.g. PLN) to its texts: {name: ..., id: ..., en: ...}")
+        referrals = {}
+        for body, texts in given.items():
+            key = f"admin.referrals.{body}"
+            if not isinstance(texts, Mapping) or not all(isinstance(texts.get(lang), str) and texts[lang].strip()
+                                                         for lang in LANGUAGES):
+                raise ValueError(f"{key}: give texts for id and en (and optionally name)")
+            for lang in LANGUAGES:
+                if len(texts[lang]) > MAX_NOTE:
+                    raise ValueError(f"{key}.{lang}: {len(texts[lang])} characters; at most {MAX_NOTE} keep the "
+                                     "reply in one SMS")
+            unknown = sorted(set(texts) - {"name", *LANGUAGES})
+            if unknown:
+                raise ValueError(f"{key}.{unknown[0]}: unknown key (known: name, id, en)")
+            referrals[str(body)] = {"name": str(texts.get("name") or body), **{lang: texts[lang] for lang in LANGUAGES}}
+        return referrals
+
+
+class QuestionnaireSettings(Section):
+    """``questionnaire:``: "Sudah beres? Balas YA atau BELUM", some working days after a resolution."""
+
+    after_days: Whole = setting(3, description="working days after resolution before the citizen is asked")
+    answer_days: Whole = setting(14, description="days after resolution a YA/BELUM, or a reply saying it is not "
+                                 "fixed, still counts for that ticket")
+
+    @field_validator("after_days")
+    @classmethod
+    def _after(cls, value: int) -> int:
+        return whole(value, 0, 60, "working days")
+
+    @field_validator("answer_days")
+    @classmethod
+    def _answer(cls, value: int) -> int:
+        return whole(value, 1, 365, "days")
+
+
+class ShortRepliesSettings(Section):
+    """``short_replies:``: thanks, "ok", "👍" from a citizen with a ticket are no new complaint."""
+
+    days: Whole = setting(3, description="days after a ticket's last change that a short reply still belongs "
+                          "to it (it is attached as a note; a polite reply at most once a day)")
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: int) -> int:
+        return whole(value, 0, 60, "days")
 
 
 def check_texts(table: Any, section: str, required: tuple[str, ...]) -> dict[str, dict[str, str]]:

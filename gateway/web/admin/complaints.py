@@ -17,7 +17,7 @@ from sqlalchemy import case, select
 from channels.kelurahan import kelurahan_by_key
 from gateway.complaints.actions import AGENCY_STEPS, ActionError, advance, assign, bounce, merge, reject
 from gateway.complaints.deadlines import OPEN_STATUSES, current_assignment, sync_assignment, sync_unclocked
-from gateway.complaints.replies import SEGMENT_GSM7, render, status_text
+from gateway.complaints.replies import MAX_SEGMENTS, PART_GSM7, render, status_text
 from gateway.complaints.status import enqueue_sends
 from gateway.settings.deadlines import STAGES, policy
 from gateway.settings.sections import REJECT_REASONS
@@ -121,18 +121,20 @@ def complaint_page(code: str) -> Any:
         "admin/complaint.html", complaint=complaint, messages=messages, earlier=earlier, events=events, sent=sent,
         photos=photos, clock=clock, stages=STAGES, agencies=agencies, may_act=may_act, steps=AGENCY_STEPS,
         reasons=REJECT_REASONS, kelurahan=_kelurahan_label(complaint.kelurahan), new=NEW, now=utcnow(),
-        sms_room=_sms_room(complaint),
+        sms_frame=_sms_frame(complaint), sms_room=MAX_SEGMENTS * PART_GSM7 - len(_sms_frame(complaint)),
+        referrals=current_app.extensions["sambat"].settings.admin.referrals,
     )
 
 
-def _sms_room(complaint: Complaint) -> int:
-    """How much of a "resolved" answer fits in the citizen's one-segment SMS after "Tiket 1234 5678: Selesai. "."""
+def _sms_frame(complaint: Complaint) -> str:
+    """The citizen's SMS around a "resolved" answer: "Tiket 1234 5678: Selesai. " (the console's counter adds the
+    answer to it and shows how many SMS segments the whole costs, static/sms-counter.js)."""
     settings = current_app.extensions["sambat"].settings
     language = complaint.contact.language if complaint.contact else settings.default_language
     status = status_text(settings.statuses, language, RESOLVED)
     frame = render(settings.templates, language, "status_update", code=format_ticket_code(complaint.ticket_code),
                    digits=complaint.ticket_code, status=status, agency=complaint.agency_code or "-", note="")
-    return SEGMENT_GSM7 - len(frame.strip()) - 1
+    return frame.rstrip() + " "
 
 
 @bp.get("/complaints/<code>/photos/<int:attachment_id>")
@@ -181,7 +183,8 @@ def complaint_reject(code: str) -> Any:
     """Not a complaint, or spam."""
     complaint = complaint_or_404(code)
     require_role(SUPER_ADMIN)
-    return _act(complaint, lambda s, r: reject(s, r, current_user, complaint, request.form.get("reason", "")))
+    return _act(complaint, lambda s, r: reject(s, r, current_user, complaint, request.form.get("reason", ""),
+                                               body=request.form.get("body") or None))
 
 
 @bp.post("/complaints/<code>/merge")

@@ -20,7 +20,7 @@ from wtforms import ValidationError
 from gateway.complaints.alerts import alerts_for
 from gateway.complaints.audit import record
 from gateway.complaints.devices import device_statuses
-from gateway.complaints.figures import WINDOWS, agency_figures, duration_text, share_text, totals
+from gateway.complaints.figures import WINDOWS, agency_figures, confirmed_fixed, duration_text, share_text, totals
 from gateway.web.admin.blueprint import bp
 from gateway.web.admin.review import queue_counters
 from gateway.web.admin.scope import STAFF, shown_address, shown_email, shown_phone, shown_text
@@ -36,7 +36,8 @@ from gateway.web.auth import (
 )
 from gateway.web.limiter import limiter
 from gateway.web.security import behind_https, form_value
-from models import Agency, utcnow
+from models import Agency, Complaint, utcnow
+from models.complaint import REOPENED
 from models.tickets import format_ticket_code
 from models.user import AGENCY_ADMIN, SUPER_ADMIN, VIEWER
 
@@ -258,6 +259,12 @@ def dashboard() -> Any:
     counters = queue_counters(session_) if current_user.role == SUPER_ADMIN else None
     devices = device_statuses(session_, _settings()) if current_user.role == SUPER_ADMIN else None
     agencies = {agency.code: agency.name for agency in session_.scalars(select(Agency))}
+    # Issue 15: what citizens say of the answers, and the tickets they reopened (back with their agencies).
+    confirmed = confirmed_fixed(session_, days, agency_codes=codes)
+    reopened_query = select(Complaint).where(Complaint.status == REOPENED)
+    if codes is not None:
+        reopened_query = reopened_query.where(Complaint.agency_code.in_(codes))
+    reopened = list(session_.scalars(reopened_query.order_by(Complaint.updated_at.desc()).limit(50)))
     return render_template("admin/dashboard.html", figures=figures, overall=overall, days=days, windows=WINDOWS,
                            alerts=alerts_for(session_, current_user), counters=counters, agencies=agencies,
-                           devices=devices)
+                           devices=devices, confirmed=confirmed, reopened=reopened)

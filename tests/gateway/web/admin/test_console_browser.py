@@ -104,7 +104,12 @@ def test_sms_to_review_to_agency_to_citizen(live_app: Up, browser_page, chromium
     page.click("#action-acknowledged")
     assert page.inner_text("#status") == "Diterima dinas"
     page.fill("#note", "Petugas dijadwalkan besok pagi.")
-    assert page.inner_text("#note-count") == "31 / 134 karakter: muat 1 SMS."
+    page.fill("#note", "Perbaikan " * 30)  # issue 15: the counter says what the answer costs, up to 3 SMS
+    assert page.inner_text("#note-count") == "299 karakter: 3 SMS (digabung di ponsel warga)."
+    page.fill("#note", "Perbaikan " * 50)
+    assert page.inner_text("#note-count").startswith("499 karakter: lebih dari 3 SMS")
+    page.fill("#note", "Petugas dijadwalkan besok pagi.")
+    assert page.inner_text("#note-count") == "31 karakter: 1 SMS."
     page.click("#action-in_progress")
     assert page.inner_text("#status") == "Sedang dikerjakan"
     page.click("#action-resolved")  # an empty answer: the browser asks for one, nothing is sent
