@@ -43,6 +43,7 @@ from gateway.settings.sections import (
     IntakeSettings,
     Open311Settings,
     OutboxSettings,
+    PublicSettings,
     check_texts,
 )
 from gateway.settings.sources import (
@@ -122,6 +123,7 @@ class Settings(BaseSettings):
     intake: IntakeSettings = setting(IntakeSettings())
     open311: Open311Settings = setting(Open311Settings())
     admin: AdminSettings = setting(AdminSettings())
+    public: PublicSettings = setting(PublicSettings())
     deadlines: Any = setting({}, description="working days per stage, agency and category")
     templates: dict[str, dict[str, str]] = setting({}, description="reply texts by language")
     statuses: dict[str, dict[str, str]] = setting({}, description="status names by language")
