@@ -19,6 +19,7 @@ from gateway.complaints.alerts import alerts_for
 from gateway.complaints.audit import record
 from gateway.complaints.devices import device_statuses
 from gateway.complaints.figures import WINDOWS, agency_figures, duration_text, share_text, totals
+from gateway.complaints.routing import unstaffed_agencies
 from gateway.web.admin.blueprint import bp
 from gateway.web.admin.review import queue_counters
 from gateway.web.admin.scope import STAFF, shown_address, shown_email, shown_phone, shown_text
@@ -195,6 +196,7 @@ def dashboard() -> Any:
     counters = queue_counters(session_) if current_user.role == SUPER_ADMIN else None
     devices = device_statuses(session_, _settings()) if current_user.role == SUPER_ADMIN else None
     agencies = {agency.code: agency.name for agency in session_.scalars(select(Agency))}
+    unstaffed = unstaffed_agencies(session_) if current_user.role != AGENCY_ADMIN else []
     return render_template("admin/dashboard.html", figures=figures, overall=overall, days=days, windows=WINDOWS,
                            alerts=alerts_for(session_, current_user), counters=counters, agencies=agencies,
-                           devices=devices)
+                           devices=devices, unstaffed=unstaffed)
