@@ -329,6 +329,15 @@ def unproven(message: Any) -> bool:
     return (message.raw or {}).get("auth") == "fail"
 
 
+def ticket_link(complaint: Any, settings: Any) -> str:
+    """The line under a confirmation that links the ticket's public page (``<public url>/tiket/<digits>``); empty
+    without a complaint or without ``SAMBAT_PUBLIC_URL`` (a link to nowhere helps no one)."""
+    public_url = getattr(settings, "public_url", None)
+    if complaint is None or not public_url:
+        return ""
+    return (f"\n\nStatus tiket / ticket status: {public_url.rstrip('/')}/tiket/{complaint.ticket_code}")
+
+
 def _reply_address(message: Any, complaint: Any, settings: Any) -> ReplyAddress:
     raw = message.raw or {}
     references = [ref for ref in raw.get("references", []) if isinstance(ref, str)][-10:]
@@ -336,7 +345,8 @@ def _reply_address(message: Any, complaint: Any, settings: Any) -> ReplyAddress:
         medium="email", recipient=message.sender, sender=settings.mail.sender,
         subject=reply_subject("", complaint), in_reply_to=message.provider_message_id,
         references=" ".join([*references, message.provider_message_id]),
-        note=refused_note([str(name) for name in raw.get("refused_attachments", [])]),
+        note=ticket_link(complaint, settings)
+        + refused_note([str(name) for name in raw.get("refused_attachments", [])]),
     )
 
 
@@ -347,8 +357,10 @@ def _contact_address(contact: Any, complaint: Any, origin: Any, settings: Any) -
     subject = reply_subject("", complaint)
     if origin is not None and origin.channel == NAME:
         return ReplyAddress(medium="email", recipient=contact.email, sender=settings.mail.sender, subject=subject,
-                            in_reply_to=origin.provider_message_id, references=origin.provider_message_id)
-    return ReplyAddress(medium="email", recipient=contact.email, sender=settings.mail.sender, subject=subject)
+                            in_reply_to=origin.provider_message_id, references=origin.provider_message_id,
+                            note=ticket_link(complaint, settings))
+    return ReplyAddress(medium="email", recipient=contact.email, sender=settings.mail.sender, subject=subject,
+                        note=ticket_link(complaint, settings))
 
 
 def _build_sender(settings: Any) -> Any:

@@ -8,7 +8,9 @@ writes the audit log, all in the caller's transaction. It returns the outbox row
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from gateway.complaints import learning
@@ -19,8 +21,10 @@ from gateway.complaints.status import change_status
 from gateway.runtime import Runtime
 from gateway.settings.deadlines import policy
 from gateway.settings.sections import REJECT_REASONS
-from models import Agency, Complaint, ComplaintMerge, Outbox, StatusEvent, User
+from models import Agency, AuditEntry, Complaint, ComplaintMerge, Outbox, RoutingExample, StatusEvent, User, utcnow
 from models.complaint import ACKNOWLEDGED, ASSIGNED, IN_PROGRESS, MERGED, NEW, REJECTED, REOPENED, RESOLVED
+from models.learning import ASSIGNMENT, FOR
+from models.message import PENDING, RETRY
 from models.tickets import format_ticket_code
 
 # Agency steps: the statuses each may start from.
@@ -98,11 +102,13 @@ def merge(session: Session, runtime: Runtime, actor: User, complaint: Complaint,
     note = f"Digabung dengan tiket {format_ticket_code(kept.ticket_code)}; kabar selanjutnya lewat tiket itu."
     # Told first: this citizen and those merged into this ticket earlier; from now on all follow the kept one.
     event, _ = change_status(session, runtime, complaint, MERGED, actor.email, note=note)
+    carried = []
     for link in session.scalars(select(ComplaintMerge).where(ComplaintMerge.kept_id == complaint.id)):
         link.kept_id = kept.id
+        carried.append(link.merged_id)
     session.add(ComplaintMerge(merged_id=complaint.id, kept_id=kept.id, actor=actor.email))
     record(session, actor, "complaint.merge", "complaint", ticket(complaint), before,
-           {**complaint_state(complaint), "kept": ticket(kept)})
+           {**complaint_state(complaint), "kept": ticket(kept), "carried": carried})
     return _finish(session, runtime, complaint, event)
 
 
@@ -152,3 +158,65 @@ def last_bounce(session: Session, complaint: Complaint) -> StatusEvent | None:
     return session.scalar(select(StatusEvent).where(StatusEvent.complaint_id == complaint.id,
                                                     StatusEvent.kind == "bounce")
                           .order_by(StatusEvent.id.desc()).limit(1))
+
+
+UNDOABLE = (ASSIGNED, REJECTED, MERGED)
+
+
+def undo_refusal(session: Session, actor: User, event: StatusEvent, minutes: int) -> str | None:
+    """Why ``event`` cannot be undone by ``actor`` now, or None when it can.
+
+    Only the actor's own move out of the review queue, within ``minutes``, and only while nothing else has
+    happened to the complaint since.
+    """
+    code = format_ticket_code(event.complaint.ticket_code)
+    if event.actor != actor.email or event.kind != "status" or event.from_status != NEW \
+            or event.to_status not in UNDOABLE:
+        return f"Tiket {code}: tindakan ini tidak bisa dibatalkan."
+    if utcnow() - event.created_at > timedelta(minutes=minutes):
+        return f"Tiket {code}: lewat {minutes} menit, tidak bisa dibatalkan lagi."
+    latest = session.scalar(select(StatusEvent.id).where(StatusEvent.complaint_id == event.complaint_id)
+                            .order_by(StatusEvent.id.desc()).limit(1))
+    if latest != event.id:
+        return f"Tiket {code}: sudah berubah lagi sesudahnya, tidak bisa dibatalkan."
+    return None
+
+
+def undo(session: Session, runtime: Runtime, actor: User, event: StatusEvent, minutes: int) -> list[Outbox]:
+    """Take back a move out of the review queue (assign, reject, merge): the complaint waits in review again.
+
+    The citizen's update of that move is cancelled if it has not gone out yet; one already sent stays sent, and
+    the citizen hears of the next move as usual. Nothing is sent for the undo itself.
+
+    Raises:
+        ActionError: :func:`undo_refusal` says why not.
+    """
+    refusal = undo_refusal(session, actor, event, minutes)
+    if refusal:
+        raise ActionError(refusal)
+    complaint = event.complaint
+    before = complaint_state(complaint)
+    session.execute(update(Outbox).where(Outbox.dedupe_key.like(f"event:{event.id}:%"),
+                                         Outbox.status.in_((PENDING, RETRY))).values(status="canceled"))
+    if event.to_status == ASSIGNED and event.agency_code:
+        # The assignment's example is withdrawn: the super-admin took it back.
+        session.execute(update(RoutingExample).where(
+            RoutingExample.complaint_id == complaint.id, RoutingExample.agency_code == event.agency_code,
+            RoutingExample.source == ASSIGNMENT, RoutingExample.stance == FOR).values(counted=False))
+    if event.to_status == MERGED:
+        link = session.scalar(select(ComplaintMerge).where(ComplaintMerge.merged_id == complaint.id))
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "complaint.merge",
+                                                        AuditEntry.object_id == ticket(complaint))
+                               .order_by(AuditEntry.id.desc()).limit(1))
+        carried = [int(i) for i in ((entry.after or {}).get("carried") or [])] if entry else []
+        if carried:  # the tickets merged into this one earlier come back to it
+            session.execute(update(ComplaintMerge).where(ComplaintMerge.merged_id.in_(carried))
+                            .values(kept_id=complaint.id))
+        if link is not None:
+            session.delete(link)
+    undone, _ = change_status(session, runtime, complaint, NEW, actor.email, note=f"dibatalkan ({event.to_status})",
+                              agency_code=None, notify=False)
+    undone.kind = "undo"
+    record(session, actor, "complaint.undo", "complaint", ticket(complaint), before,
+           {**complaint_state(complaint), "undone": event.to_status})
+    return _finish(session, runtime, complaint, undone)

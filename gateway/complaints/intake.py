@@ -27,7 +27,7 @@ from gateway.complaints.cleaning import strip_controls
 from gateway.complaints.deadlines import assign
 from gateway.complaints.outbox import NOT_SENT, add_message
 from gateway.complaints.replies import render
-from gateway.complaints.routing import route_complaint
+from gateway.complaints.routing import route_complaint, staffed_agencies
 from gateway.complaints.status import change_status
 from gateway.runtime import HIGH, Runtime
 from models import Agency, Attachment, Complaint, Contact, Outbox, utcnow
@@ -36,6 +36,7 @@ from models.complaint import NEW
 from models.tickets import format_ticket_code, new_ticket_code
 
 log = logging.getLogger(__name__)
+NO_USER = "no_user"  # routing["review_reason"]: the router's agency has no active console user
 
 
 class IdempotencyConflict(Exception):
@@ -254,6 +255,13 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
         # The super-admin deactivated this agency in the console: a person decides where it goes. The routing
         # keeps the router's choice (with review_reason "inactive").
         evidence, routing["agency"] = f"{evidence}; {decision.top} inactive", decision.top
+    hold = runtime.settings.admin.hold_without_users
+    staffed = staffed_agencies(session) if hold else None
+    if agency_code is not None and staffed is not None and agency_code not in staffed:
+        # Nobody can log in for this agency: it would never be read. A person decides (issue 15, point 10).
+        evidence = f"{evidence}; {agency_code} has no active console user"
+        routing.update(agency=agency_code, review_reason=NO_USER)
+        agency_code = None
     complaint = Complaint(
         ticket_code=_unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
         contact_id=contact.id if contact is not None else None, inbound_message_id=message.id, status=NEW,
@@ -269,7 +277,8 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
     else:
         change_status(session, runtime, complaint, NEW, "router", note=note, notify=False, opening=True)
         category = runtime.settings.intake.category(details.category) if details.category else None
-        if category is not None and category.agency and agency_accepts(session, category.agency):
+        if category is not None and category.agency and agency_accepts(session, category.agency) \
+                and (staffed is None or category.agency in staffed):
             # The router could not place the text; the category the citizen chose names the agency.
             assign(session, runtime, complaint, category.agency, "category", note=f"category {category.code}",
                    notify=False)

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from gateway.complaints.learning import against_examples, counted_since, training_examples
 from gateway.runtime import Runtime
 from gateway.settings import Settings
-from models import Agency, RouterModel
+from models import Agency, RouterModel, User
+from models.user import AGENCY_ADMIN
 from router.learning import LearnedDecision, LearningSettings, decide, dumps, loads, train
 
 CHECK_SECONDS = 10.0
@@ -71,6 +72,18 @@ models = ModelCache()
 def active_agencies(session: Session) -> set[str]:
     """The codes of agencies that take complaints now."""
     return set(session.scalars(select(Agency.code).where(Agency.active.is_(True))))
+
+
+def staffed_agencies(session: Session) -> set[str]:
+    """The codes of agencies with at least one active console user (an agency admin who can log in)."""
+    return set(session.scalars(select(User.agency_code).where(User.active.is_(True), User.role == AGENCY_ADMIN,
+                                                              User.agency_code.is_not(None)).distinct()))
+
+
+def unstaffed_agencies(session: Session) -> list[str]:
+    """Active agencies nobody in the console works for: what goes there is read by no one."""
+    staffed = staffed_agencies(session)
+    return sorted(code for code in active_agencies(session) if code not in staffed)
 
 
 def route_complaint(session: Session, runtime: Runtime, text: str) -> LearnedDecision:

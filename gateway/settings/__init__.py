@@ -44,6 +44,7 @@ from gateway.settings.sections import (
     JobsSettings,
     Open311Settings,
     OutboxSettings,
+    PublicSettings,
     QuestionnaireSettings,
     ShortRepliesSettings,
     check_texts,
@@ -128,6 +129,7 @@ class Settings(BaseSettings):
     admin: AdminSettings = setting(AdminSettings())
     questionnaire: QuestionnaireSettings = setting(QuestionnaireSettings())
     short_replies: ShortRepliesSettings = setting(ShortRepliesSettings())
+    public: PublicSettings = setting(PublicSettings())
     deadlines: Any = setting({}, description="working days per stage, agency and category")
     templates: dict[str, dict[str, str]] = setting({}, description="reply texts by language")
     statuses: dict[str, dict[str, str]] = setting({}, description="status names by language")

@@ -295,6 +295,9 @@ class AdminSettings(Section):
     reject_replies: dict[str, dict[str, str] | None] = setting(DEFAULT_REPLIES)
     referrals: dict[str, dict[str, str]] = setting({}, description="where to go, per body outside the city "
                                                    "(PLN, the police), for a rejection as another body's business")
+    hold_without_users: bool = setting(True, env="SAMBAT_HOLD_WITHOUT_USERS", description="the router never "
+                                       "assigns to an agency with no active console user: it waits in review")
+    undo_minutes: Whole = setting(5, description="how long the review queue offers to undo an action")
 
     @field_validator("login_rate_limit")
     @classmethod
@@ -310,6 +313,11 @@ class AdminSettings(Section):
     @classmethod
     def _max(cls, value: int) -> int:
         return whole(value, 1, 24 * 14)
+
+    @field_validator("undo_minutes")
+    @classmethod
+    def _undo(cls, value: int) -> int:
+        return whole(value, 0, 60)
 
     @field_validator("reject_replies", mode="before")
     @classmethod
@@ -385,6 +393,97 @@ class ShortRepliesSettings(Section):
     @classmethod
     def _days(cls, value: int) -> int:
         return whole(value, 0, 60, "days")
+SMS_NUMBER = re.compile(r"^\+?[0-9][0-9 -]{2,22}$")
+PRIVACY_KEYS = ("summary", "page")
+# UU 27/2022 (Pelindungan Data Pribadi): what is kept, for what, for how long, who sees it. A city changes the
+# words in config.yaml (public.privacy); these are the defaults.
+DEFAULT_PRIVACY: dict[str, dict[str, str]] = {
+    "id": {
+        "summary": (
+            "Kami menyimpan isi aduan, lokasi, foto (tanpa data EXIF/GPS) serta nama, nomor HP atau e-mail bila "
+            "Anda mengisinya, hanya untuk menindaklanjuti aduan dan mengabari Anda. Data disimpan selama aduan "
+            "ditangani dan 2 tahun sesudahnya, dan hanya dilihat petugas pemkot dan dinas yang menangani; halaman "
+            "tiket publik tidak pernah menampilkan data pribadi Anda (UU 27/2022 tentang Pelindungan Data "
+            "Pribadi)."),
+        "page": (
+            "Apa yang kami simpan: isi aduan, kelurahan, alamat, koordinat dan foto yang Anda kirim (foto disimpan "
+            "ulang tanpa data EXIF/GPS), serta nama, nomor HP dan e-mail bila Anda mengisinya.\n\n"
+            "Untuk apa: meneruskan aduan ke dinas yang berwenang, mengabari Anda tentang perkembangannya, dan "
+            "menghitung angka kinerja dinas tanpa data pribadi.\n\n"
+            "Berapa lama: selama aduan ditangani dan 2 tahun sesudah selesai; sesudah itu data pribadi dihapus.\n\n"
+            "Siapa yang melihat: petugas pemkot yang memeriksa aduan dan admin dinas yang menanganinya. Pemantau "
+            "(kantor wali kota) melihat nomor HP dan e-mail tersamar. Halaman tiket publik hanya menampilkan "
+            "status, dinas, tanggal dan jawaban dinas.\n\n"
+            "Hak Anda (UU 27/2022 tentang Pelindungan Data Pribadi): meminta salinan, perbaikan atau penghapusan "
+            "data Anda, dan berhenti menerima kabar dengan SMS STOP. Hubungi pengelola layanan aduan kota."),
+    },
+    "en": {
+        "summary": (
+            "We keep your complaint, its place, photos (with EXIF/GPS data removed) and your name, mobile number "
+            "or e-mail if you give them, only to handle the complaint and keep you informed. They are kept while "
+            "the complaint is handled and for 2 years after, and seen only by the city's staff and the agency "
+            "handling it; the public ticket page never shows your personal data (Indonesia's Personal Data "
+            "Protection Law, UU 27/2022)."),
+        "page": (
+            "What we keep: your complaint's text, kelurahan, address, coordinates and photos (re-saved without "
+            "EXIF/GPS data), and your name, mobile number and e-mail if you give them.\n\n"
+            "What for: to send the complaint to the agency responsible, to tell you how it goes, and to count each "
+            "agency's figures without personal data.\n\n"
+            "How long: while the complaint is handled and 2 years after it is closed; then personal data is "
+            "deleted.\n\n"
+            "Who sees it: the city staff who review complaints and the admins of the agency handling yours. The "
+            "mayor's office sees phone numbers and e-mails masked. The public ticket page shows only the status, "
+            "the agency, dates and the agency's answers.\n\n"
+            "Your rights (UU 27/2022): to ask for a copy, a correction or deletion of your data, and to stop "
+            "updates by texting STOP. Contact the city's complaint service."),
+    },
+}
+
+
+class PublicSettings(Section):
+    """``public:``: what the citizen's pages say: the city's SMS number and the privacy notice."""
+
+    sms_number: str | None = setting(None, env="SAMBAT_SMS_NUMBER", description="the number citizens text, "
+                                      "shown wherever the pages say \"kirim SMS\"")
+    privacy: dict[str, dict[str, str]] = setting(DEFAULT_PRIVACY, description="the privacy notice by language: "
+                                                 "summary (one paragraph on the form) and page (/privasi)")
+
+    @field_validator("sms_number")
+    @classmethod
+    def _sms_number(cls, value: str | None) -> str | None:
+        if value is None or not str(value).strip():
+            return None
+        value = " ".join(str(value).split())
+        if not SMS_NUMBER.match(value):
+            raise ValueError(f"not a phone number like '0811 3600 123' or '+62 811 3600 123': {value!r}")
+        return value
+
+    @field_validator("privacy", mode="before")
+    @classmethod
+    def _privacy(cls, given: Any) -> dict[str, dict[str, str]]:
+        if not isinstance(given, Mapping):
+            raise ValueError("must map each language (id, en) to a summary and a page")
+        for language in given:
+            if language not in LANGUAGES:
+                raise ValueError(f"public.privacy.{language}: unknown language (known: {', '.join(LANGUAGES)})")
+        texts: dict[str, dict[str, str]] = {}
+        for language in LANGUAGES:
+            entry = given.get(language, DEFAULT_PRIVACY[language])
+            if not isinstance(entry, Mapping):
+                raise ValueError(f"public.privacy.{language}: must have summary and page")
+            for key in entry:
+                if key not in PRIVACY_KEYS:
+                    raise ValueError(f"public.privacy.{language}.{key}: unknown key (known: summary, page)")
+            for key in PRIVACY_KEYS:
+                value = entry.get(key)
+                if not isinstance(value, str) or not value.strip():
+                    raise ValueError(f"public.privacy.{language}.{key}: missing or empty")
+            texts[language] = {key: str(entry[key]).strip() for key in PRIVACY_KEYS}
+        return texts
+
+    def privacy_text(self, language: str, key: str) -> str:
+        """The privacy summary or page in a language (Indonesian when there is none)."""
+        return (self.privacy.get(language) or self.privacy["id"])[key]
 
 
 def check_texts(table: Any, section: str, required: tuple[str, ...]) -> dict[str, dict[str, str]]:

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from gateway.complaints.audit import record
 from gateway.complaints.deadlines import OPEN_STATUSES
+from gateway.complaints.routing import staffed_agencies
 from gateway.settings.deadlines import policy
 from gateway.web.admin.blueprint import bp
 from gateway.web.auth import db, roles_required
@@ -51,13 +52,17 @@ def _open_count(session: Session, code: str) -> int:
 
 def _page(status: int = 200, error: str | None = None, form: dict[str, str] | None = None) -> Any:
     session = db()
-    rows = list(session.scalars(select(Agency).order_by(Agency.active.desc(), Agency.code)))
     admins = dict(session.execute(select(User.agency_code, func.count(User.id)).where(User.active)
                                   .group_by(User.agency_code)).all())
+    staffed = staffed_agencies(session)
+    # Active agencies nobody in the console works for come first: what the router sent there would go unread.
+    rows = sorted(session.scalars(select(Agency)),
+                  key=lambda a: (not (a.active and a.code not in staffed), not a.active, a.code))
     open_counts = dict(session.execute(select(Complaint.agency_code, func.count(Complaint.id))
                                        .where(Complaint.status.in_(OPEN_STATUSES)).group_by(Complaint.agency_code)).all())
     settings = current_app.extensions["sambat"].settings
     return render_template("admin/agencies.html", agencies=rows, rules=policy(settings), admins=admins,
+                           unstaffed={a.code for a in rows if a.active and a.code not in staffed},
                            open_counts=open_counts, configured=_configured(), config_path=settings.config_path,
                            error=error, form=form or {}, max_name=MAX_NAME), status
 

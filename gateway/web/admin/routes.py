@@ -21,6 +21,7 @@ from gateway.complaints.alerts import alerts_for
 from gateway.complaints.audit import record
 from gateway.complaints.devices import device_statuses
 from gateway.complaints.figures import WINDOWS, agency_figures, confirmed_fixed, duration_text, share_text, totals
+from gateway.complaints.routing import unstaffed_agencies
 from gateway.web.admin.blueprint import bp
 from gateway.web.admin.review import queue_counters
 from gateway.web.admin.scope import STAFF, shown_address, shown_email, shown_phone, shown_text
@@ -265,6 +266,7 @@ def dashboard() -> Any:
     if codes is not None:
         reopened_query = reopened_query.where(Complaint.agency_code.in_(codes))
     reopened = list(session_.scalars(reopened_query.order_by(Complaint.updated_at.desc()).limit(50)))
+    unstaffed = unstaffed_agencies(session_) if current_user.role != AGENCY_ADMIN else []
     return render_template("admin/dashboard.html", figures=figures, overall=overall, days=days, windows=WINDOWS,
                            alerts=alerts_for(session_, current_user), counters=counters, agencies=agencies,
-                           devices=devices, confirmed=confirmed, reopened=reopened)
+                           devices=devices, confirmed=confirmed, reopened=reopened, unstaffed=unstaffed)

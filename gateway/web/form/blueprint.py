@@ -2,4 +2,5 @@
 
 from flask import Blueprint
 
-bp = Blueprint("form", __name__, template_folder="templates")
+# static/: form.js (the "gunakan lokasi saya" button) and form.css; files, never inline (Content-Security-Policy).
+bp = Blueprint("form", __name__, template_folder="templates", static_folder="static", static_url_path="/aduan/static")

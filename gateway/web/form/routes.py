@@ -39,8 +39,16 @@ def page_values(language: str) -> dict[str, Any]:
     settings = _runtime().settings
     words = texts(language)
     limits = {"max_photos": settings.intake.max_photos, "max_mb": f"{settings.intake.max_photo_mb:g}"}
+    number = settings.public.sms_number
+
+    def check_sms(digits: str) -> str:
+        """"Atau kirim SMS ke <the city's number>: CEK <code>" (without the number when none is configured)."""
+        return words["check_sms_to"].format(number=number, digits=digits) if number \
+            else words["check_sms"].format(digits=digits)
+
     return {"t": words, "lang": language, "city": settings.city, "limits": limits,
-            "photos_label": words["photos"].format(**limits)}
+            "photos_label": words["photos"].format(**limits), "sms_number": number, "check_sms": check_sms,
+            "privacy_summary": settings.public.privacy_text(language, "summary")}
 
 
 @bp.before_request
@@ -114,9 +122,24 @@ def _render(form: ComplaintForm, language: str, general: str | None = None,
                            kecamatan=by_kecamatan(), **page_values(language))
 
 
+@bp.get("/privasi")
+def privacy() -> Any:
+    """What is kept of a citizen, for what, for how long, who sees it (UU 27/2022), in config.yaml's words."""
+    settings = _runtime().settings
+    language = current_language(settings.default_language)
+    paragraphs = [part.strip() for part in settings.public.privacy_text(language, "page").split("\n\n") if part.strip()]
+    return render_template("public/privacy.html", paragraphs=paragraphs, **page_values(language))
+
+
 @bp.errorhandler(TooManyRequests)
 def _too_many(error: TooManyRequests) -> Any:
     language = current_language(_runtime().settings.default_language)
+    if request.method == "POST" and request.endpoint == "form.complaint_form":
+        # The form again with what was typed (photos must be chosen again): nothing is lost to the limit.
+        form = ComplaintForm()
+        form.ensure_submission_id()
+        had_photos = any(file.filename for file in request.files.getlist("photos"))
+        return _render(form, language, general="too_many_kept", had_photos=had_photos), 429
     values = page_values(language)
     return render_template("public/message.html", message=values["t"]["too_many"], **values), 429
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.gateway.web.admin.test_console_browser import _add_user
 from tests.gateway.web.intake_support import assert_clean, photo
 from tests.support.live import ARTIFACTS, Up
 
@@ -30,7 +31,10 @@ def no_js_page(chromium, request: pytest.FixtureRequest) -> Iterator:  # noqa: A
 
 
 @pytest.mark.slow
-def test_citizen_files_a_complaint_and_sees_the_ticket(live_app: Up, browser_page, twilio_standin) -> None:  # noqa: ANN001
+def test_citizen_files_a_complaint_and_sees_the_ticket(live_app: Up, browser_page, twilio_standin,  # noqa: ANN001
+                                                       tmp_path: Path) -> None:
+    # DISHUB has an admin who reads its queue, so the router sends it there (admin.hold_without_users).
+    _add_user(live_app, tmp_path, "pju@malangkota.go.id", "--role", "agency-admin", "--agency", "DISHUB")
     page = browser_page
     page.goto(live_app.url("/aduan"))
     page.fill("#text", "Lampu PJU mati di Jl. Danau Toba sudah tiga malam")
@@ -54,6 +58,7 @@ def test_citizen_files_a_complaint_and_sees_the_ticket(live_app: Up, browser_pag
 def test_errors_show_next_to_fields_with_the_text_kept_javascript_off(live_app: Up, no_js_page) -> None:  # noqa: ANN001
     page = no_js_page
     page.goto(live_app.url("/aduan?lang=en"))
+    assert not page.locator("#use-location").is_visible()  # no JavaScript: no button, the fields are typed
     page.fill("#text", "Sampah menumpuk di TPS Jl. Kawi")
     page.fill("#phone", "12345")
     page.fill("#email", "not-an-email")
@@ -94,3 +99,55 @@ def test_photo_upload_is_stored_without_location(live_app: Up, browser_page, pos
     assert assert_clean(stored).size == (480, 640)  # upright, pixels only
     page.goto(live_app.url(f"/tiket/{code}"))
     assert "Foto terlampir: 1" in page.content() and "IMG_2026" not in page.content()
+
+
+@pytest.mark.slow
+def test_location_button_fills_the_coordinates(live_app: Up, chromium, postgres_url: str,  # noqa: ANN001
+                                               request: pytest.FixtureRequest) -> None:
+    """The browser allows its location: one tap fills latitude and longitude, and the complaint keeps them."""
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="id-ID",
+                                   geolocation={"latitude": -7.9666, "longitude": 112.6326, "accuracy": 10},
+                                   permissions=["geolocation"])
+    page = context.new_page()
+    try:
+        page.goto(live_app.url("/aduan"))
+        button = page.locator("#use-location")
+        assert button.is_visible() and button.inner_text() == "Gunakan lokasi saya"
+        button.click()
+        page.wait_for_function("document.getElementById('latitude').value !== ''")
+        assert (page.input_value("#latitude"), page.input_value("#longitude")) == ("-7.966600", "112.632600")
+        assert page.inner_text("#location-status").startswith("Koordinat terisi")
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "form-location.png"), full_page=True)
+        page.fill("#text", "Genangan air setinggi lutut di depan rumah kami")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/aduan/terkirim")
+        code = page.inner_text("#ticket-code").replace(" ", "")
+        engine = create_engine(postgres_url)
+        with engine.connect() as connection:
+            [(latitude, longitude)] = connection.execute(text(
+                "SELECT latitude, longitude FROM complaints WHERE ticket_code = :code"), {"code": code}).all()
+        engine.dispose()
+        assert (latitude, longitude) == (-7.9666, 112.6326)
+    except Exception:
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+        raise
+    finally:
+        context.close()
+
+
+@pytest.mark.slow
+def test_location_refused_says_so_and_the_form_still_works(live_app: Up, chromium) -> None:  # noqa: ANN001
+    context = chromium.new_context(viewport={"width": 360, "height": 740}, locale="id-ID")  # no permission given
+    page = context.new_page()
+    try:
+        page.goto(live_app.url("/aduan"))
+        page.click("#use-location")
+        page.wait_for_function("document.getElementById('location-status').textContent.startsWith('Izin')")
+        assert page.input_value("#latitude") == "" and page.input_value("#longitude") == ""
+        page.fill("#text", "Genangan air setinggi lutut di depan rumah kami")
+        page.click("button[type=submit]")
+        page.wait_for_url("**/aduan/terkirim")
+    finally:
+        context.close()
