@@ -48,6 +48,7 @@ WORDS: dict[str, dict[str, str]] = {
                  "dan cuti bersama.",
         "backlog_title": "Menunggu diperiksa",
         "backlog_none": "Tidak ada aduan yang menunggu diperiksa.",
+        "backlog_one": "1 aduan menunggu diperiksa sebelum diteruskan ke dinas. Aduan itu sudah menunggu {age}.",
         "backlog": "{count} aduan menunggu diperiksa sebelum diteruskan ke dinas. Yang paling lama sudah menunggu "
                    "{age}.",
         "period": "Periode", "days": "{days} hari", "in_period": "Dalam {days} hari terakhir:",
@@ -55,9 +56,10 @@ WORDS: dict[str, dict[str, str]] = {
         "open_none": "Tidak ada aduan yang sedang ditangani.",
         "open_ok": "{open} aduan sedang ditangani, semuanya masih dalam batas waktu.",
         "open_late": "{open} aduan sedang ditangani, {overdue} di antaranya sudah melewati batas waktu.",
-        "typical_both": "Biasanya diterima dalam {ack} hari kerja dan selesai dalam {resolve} hari kerja.",
-        "typical_ack": "Biasanya diterima dalam {ack} hari kerja.",
-        "typical_resolve": "Biasanya selesai dalam {resolve} hari kerja.",
+        "typical_both": "Biasanya diterima dalam {ack} dan selesai dalam {resolve}.",
+        "typical_ack": "Biasanya diterima dalam {ack}.",
+        "typical_resolve": "Biasanya selesai dalam {resolve}.",
+        "working_day": "1 hari kerja", "working_days": "{n} hari kerja",
         "typical_none": "Belum ada aduan yang diterima atau selesai.",
         "share_few": "{part} dari {whole} aduan selesai sebelum batas waktunya.",
         "share_many": "Sekitar {tenths} dari 10 aduan selesai sebelum batas waktunya ({part} dari {whole}).",
@@ -79,6 +81,7 @@ WORDS: dict[str, dict[str, str]] = {
                  "holidays and collective leave days.",
         "backlog_title": "Waiting to be checked",
         "backlog_none": "No complaint is waiting to be checked.",
+        "backlog_one": "1 complaint is waiting to be checked before it goes to an office. It has waited {age}.",
         "backlog": "{count} complaints are waiting to be checked before they go to an office. The oldest has waited "
                    "{age}.",
         "period": "Period", "days": "{days} days", "in_period": "In the last {days} days:",
@@ -86,9 +89,10 @@ WORDS: dict[str, dict[str, str]] = {
         "open_none": "No complaint is being handled.",
         "open_ok": "{open} complaints are being handled, all of them within their deadline.",
         "open_late": "{open} complaints are being handled, {overdue} of them past their deadline.",
-        "typical_both": "Usually acknowledged within {ack} working days and resolved within {resolve} working days.",
-        "typical_ack": "Usually acknowledged within {ack} working days.",
-        "typical_resolve": "Usually resolved within {resolve} working days.",
+        "typical_both": "Usually acknowledged within {ack} and resolved within {resolve}.",
+        "typical_ack": "Usually acknowledged within {ack}.",
+        "typical_resolve": "Usually resolved within {resolve}.",
+        "working_day": "1 working day", "working_days": "{n} working days",
         "typical_none": "No complaint acknowledged or resolved yet.",
         "share_few": "{part} of {whole} complaints were resolved by their deadline.",
         "share_many": "About {tenths} in 10 complaints were resolved by their deadline ({part} of {whole}).",
@@ -132,7 +136,8 @@ def age_text(hours: float | None, words: dict[str, str]) -> str:
 def backlog_text(backlog: Backlog, words: dict[str, str], now: datetime) -> str:
     if not backlog.count:
         return words["backlog_none"]
-    return words["backlog"].format(count=backlog.count, age=age_text(backlog.oldest_hours(now), words))
+    key = "backlog_one" if backlog.count == 1 else "backlog"
+    return words[key].format(count=backlog.count, age=age_text(backlog.oldest_hours(now), words))
 
 
 def share_sentence(key: str, share: Share | None, words: dict[str, str]) -> str | None:
@@ -146,8 +151,11 @@ def share_sentence(key: str, share: Share | None, words: dict[str, str]) -> str 
 
 
 def typical_sentence(typical: Typical | None, words: dict[str, str]) -> str:
-    ack = typical.acknowledge_days if typical else None
-    resolve = typical.resolve_days if typical else None
+    def in_days(n: int | None) -> str | None:
+        return None if n is None else (words["working_day"] if n == 1 else words["working_days"].format(n=n))
+
+    ack = in_days(typical.acknowledge_days if typical else None)
+    resolve = in_days(typical.resolve_days if typical else None)
     if ack and resolve:
         return words["typical_both"].format(ack=ack, resolve=resolve)
     if ack:
@@ -174,7 +182,7 @@ def transparency() -> Any:
     words = WORDS[language]
     session = db()
     now = utcnow()
-    calendar = policy(settings).calendar
+    calendar = policy(settings).calendar()
     figures = agency_figures(session, days, now=now)
     codes = [f.agency_code for f in figures]
     typical = typical_days(session, calendar, days, now=now, agency_codes=codes)
