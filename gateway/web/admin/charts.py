@@ -48,9 +48,11 @@ def _config(language: str, **extra: object) -> dict[str, object]:
 
 def complaints_chart(months: list[Month], language: str) -> str:
     """Bars: complaints that reached the agency each month."""
-    chart = pygal.Bar(**_config(language, print_values=False, min_scale=2, max_scale=5))
+    counts = [m.complaints for m in months]
+    step = max(1, -(-max(counts, default=0) // 4))  # whole complaints on the axis: 0, step, 2 step ...
+    chart = pygal.Bar(**_config(language, y_labels=list(range(0, max(max(counts, default=0), 1) + step, step))))
     chart.x_labels = [month_label(m.month, language) for m in months]
-    chart.add("aduan" if language == "id" else "complaints", [m.complaints for m in months])
+    chart.add("aduan" if language == "id" else "complaints", counts)
     return _without_scripts(chart)
 
 
@@ -60,10 +62,10 @@ def deadline_chart(months: list[Month], language: str) -> str:
               for m in months]
     if all(value is None for value in values):
         values = []
-    chart = pygal.Line(**_config(language, range=(0, 100), allow_interruptions=True, dots_size=4, stroke_style={
-        "width": 3}, y_labels=[0, 50, 100], value_formatter=lambda v: f"{v:.0f}%"))
+    chart = pygal.Line(**_config(language, range=(0, 100), allow_interruptions=True, dots_size=4,
+                                 y_labels=[0, 50, 100], value_formatter=lambda v: f"{v:.0f}%"))
     chart.x_labels = [month_label(m.month, language) for m in months]
-    chart.add("tepat waktu" if language == "id" else "on time", values)
+    chart.add("tepat waktu" if language == "id" else "on time", values, stroke_style={"width": 3})
     return _without_scripts(chart)
 
 
