@@ -116,7 +116,7 @@ def make_settings(database_url: str, twilio_base_url: str | None = None, **overr
     """Settings from the shipped config.yaml, with test credentials and the given database."""
     environ = {
         "DATABASE_URL": database_url,
-        "SECRET_KEY": "test-secret",
+        "SECRET_KEY": "test-secret-of-at-least-32-characters",
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "SAMBAT_PUBLIC_URL": PUBLIC_URL,

@@ -19,7 +19,7 @@ import router
 from gateway.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-ENVIRON = {"DATABASE_URL": "sqlite://", "SECRET_KEY": "bench", "SAMBAT_PUBLIC_URL": "https://sambat.example.go.id"}
+ENVIRON = {"DATABASE_URL": "sqlite://", "SECRET_KEY": "bench-secret-of-at-least-32-characters", "SAMBAT_PUBLIC_URL": "https://sambat.example.go.id"}
 
 
 def timed(action, rounds: int) -> float:  # noqa: ANN001 - any callable

@@ -61,7 +61,7 @@ class Services:
             **os.environ,
             "DATABASE_URL": self.database_url,
             "REDIS_URL": self.redis_url,
-            "SECRET_KEY": "bench-secret",
+            "SECRET_KEY": "bench-secret-of-at-least-32-characters",
             "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
             "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
             "SAMBAT_PUBLIC_URL": public_url,

@@ -15,7 +15,17 @@ import click
 
 from channels.console import NAME as CONSOLE
 from gateway.cli.apikeys import apikeys
-from gateway.cli.common import DEFAULT_SQLITE, _configure_logging, _local_settings, _settings, _with, private_file
+from gateway.cli.common import (
+    DEFAULT_SQLITE,
+    _configure_logging,
+    _local_settings,
+    _settings,
+    _with,
+    database_problem,
+    listen,
+    private_file,
+    redis_problem,
+)
 from gateway.cli.config import config
 from gateway.cli.route import route_command
 from gateway.cli.router import router_group
@@ -51,6 +61,12 @@ def up(host: str, port: int) -> None:
         click.echo("REDIS_URL not set: running the queue embedded in this process")
     if settings.outbound_sms_provider == CONSOLE:
         click.echo("No Twilio credentials: outbound SMS are printed here, NOT sent")
+    # Before anything starts: the database and Redis answer and the port is free, each else one line.
+    problem = database_problem(settings.database_url or "") or (
+        redis_problem(settings.redis_url) if settings.redis_url else None)
+    if problem:
+        raise click.ClickException(problem)
+    sock = listen(host, port)
     from models.migrate import upgrade
 
     _wait_for_database(settings)  # started while PostgreSQL is down: wait for it, never a traceback
@@ -83,15 +99,20 @@ def up(host: str, port: int) -> None:
     services = _start_channel_services(runtime, stop)
     # SIGTERM (systemd, docker stop, a test) must run the clean-up below, like Ctrl-C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    click.echo(f"Sambat is up on http://{host}:{port}/  (Ctrl-C to stop)")
+    from werkzeug.serving import make_server
+
+    from gateway.web.access_log import RedactingRequestHandler
+
+    server = make_server(host, port, app, threaded=True, fd=sock.fileno(), request_handler=RedactingRequestHandler)
+    sock.close()  # the server holds its own copy of the listening socket
+    # "Up" is said only once the server has answered /healthz over HTTP, from a thread beside it.
+    threading.Thread(target=_announce_when_up, args=(runtime, host, port, stop), daemon=True,
+                     name="sambat-announce").start()
     try:
-        from werkzeug.serving import run_simple
-
-        from gateway.web.access_log import RedactingRequestHandler
-
-        run_simple(host, port, app, threaded=True, use_reloader=False, request_handler=RedactingRequestHandler)
+        server.serve_forever()
     finally:
         stop.set()
+        server.server_close()
         for service in services:
             service.stop()
         if worker is not None:
@@ -112,6 +133,63 @@ def _wait_for_database(settings: Settings) -> None:
         wait_for_database(database, doing="`sambat up` starts when it answers, retrying with backoff")
     finally:
         database.dispose()
+
+
+def _announce_when_up(runtime, host: str, port: int, stop: threading.Event) -> None:  # noqa: ANN001
+    """Print the URLs once /healthz answers, and the command for the first super-admin until one exists."""
+    import json
+    import time
+    from urllib.error import HTTPError
+    from urllib.request import urlopen
+
+    shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else (f"[{host}]" if ":" in host else host)
+    base = f"http://{shown}:{port}"
+    health: dict = {}
+    while not stop.is_set():
+        try:
+            with urlopen(f"{base}/healthz", timeout=5) as response:
+                health = json.load(response)
+            break
+        except HTTPError as error:  # 503: it answers, but something it needs does not
+            health = json.load(error)
+            break
+        except OSError:
+            time.sleep(0.1)
+    if stop.is_set():
+        return
+    lines = [f"Sambat is up on {base}/  (Ctrl-C to stop)"]
+    if health.get("status") != "ok":
+        lines.append(f"  but /healthz says: {', '.join(f'{k} {v}' for k, v in health.items() if k != 'status')}")
+    lines += [f"  complaint form:  {base}/aduan",
+              f"  ticket lookup:   {base}/tiket",
+              f"  console:         {base}/admin",
+              f"  transparency:    {base}/transparansi"]
+    if not _super_admin_exists(runtime):
+        lines += ["No super-admin yet. Create the first one (it asks for a password), in this directory with the "
+                  "same environment:",
+                  f"  {_sambat_command()} users add you@example.go.id --role super-admin"]
+    click.echo("\n".join(lines))
+
+
+def _super_admin_exists(runtime) -> bool:  # noqa: ANN001
+    from sqlalchemy import select
+
+    from models import User
+    from models.user import SUPER_ADMIN
+
+    with runtime.db.session() as session:
+        return session.scalar(select(User.id).where(User.role == SUPER_ADMIN, User.active).limit(1)) is not None
+
+
+def _sambat_command() -> str:
+    """How this shell calls `sambat`: the bare name when it is on PATH, else the path it was started by."""
+    import shutil
+
+    started = Path(sys.argv[0])
+    found = shutil.which("sambat")
+    if found and started.name == "sambat" and Path(found).resolve() == started.resolve():
+        return "sambat"
+    return str(started) if started.name == "sambat" else "sambat"
 
 
 def _start_channel_services(runtime, stop: threading.Event) -> list:  # noqa: ANN001

@@ -77,3 +77,115 @@ def _local_settings() -> Settings:
     if not settings.secret_key:
         overrides["secret_key"] = _instance_secret()
     return settings.with_overrides(**overrides) if overrides else settings
+
+# --- first run: the services answer, the port is free (one line each, never a traceback) ---------------------
+
+
+def database_problem(url: str, timeout: int = 5) -> str | None:
+    """Why the database at ``url`` cannot be used (one line naming DATABASE_URL), or None when it answers."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from gateway.settings.services import mask_url
+
+    parsed = make_url(url)
+    shown = mask_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database
+        if path and path != ":memory:" and not Path(path).resolve().parent.is_dir():
+            return f"DATABASE_URL: {shown}: the directory {Path(path).resolve().parent} does not exist"
+    connect_args = {"connect_timeout": timeout} if parsed.get_backend_name() == "postgresql" else {}
+    engine = create_engine(url, connect_args=connect_args)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except SQLAlchemyError as exc:
+        return f"DATABASE_URL: {shown}: {_database_reason(exc, parsed)}"
+    finally:
+        engine.dispose()
+    return None
+
+
+def _database_reason(exc: Exception, url) -> str:  # noqa: ANN001 - a sqlalchemy URL
+    """The driver's complaint in a few words, with what to do about it."""
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split())
+    lowered = text.lower()
+    where = f"{url.host or 'localhost'}:{url.port or 5432}"
+    if "does not exist" in lowered and "database" in lowered:
+        return f"there is no database {url.database!r} on {where} (create it: createdb {url.database})"
+    if "password authentication failed" in lowered or "authentication failed" in lowered:
+        return f"the server at {where} refused user {url.username!r} (wrong user or password)"
+    if "connection refused" in lowered:
+        return f"nothing answers at {where} (connection refused: is PostgreSQL running there?)"
+    if "could not translate host name" in lowered or "name or service not known" in lowered \
+            or "failed to resolve host" in lowered or "nodename nor servname" in lowered:
+        return f"the host {url.host!r} is unknown (name not resolved)"
+    if "timeout" in lowered or "timed out" in lowered:
+        return f"no answer from {where} (timed out)"
+    if "unable to open database file" in lowered:
+        return "the SQLite file cannot be opened (check the path and its permissions)"
+    return text[:300]
+
+
+def redis_problem(url: str, timeout: float = 3) -> str | None:
+    """Why Redis at ``url`` cannot be used (one line naming REDIS_URL), or None when it answers."""
+    from redis import Redis
+    from redis.exceptions import AuthenticationError, RedisError, ResponseError
+
+    from gateway.settings.services import mask_url
+
+    shown = mask_url(url)
+    client = Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
+    try:
+        client.ping()
+    except AuthenticationError:
+        return f"REDIS_URL: {shown}: the server refused the password (wrong user or password)"
+    except ResponseError as exc:
+        if "DB index" in str(exc):
+            return f"REDIS_URL: {shown}: the server has no database with that number ({exc})"
+        return f"REDIS_URL: {shown}: {exc}"
+    except RedisError as exc:
+        reason = " ".join(str(exc).split())
+        if "refused" in reason.lower():
+            reason = "nothing answers there (connection refused: is Redis running?)"
+        elif "name or service not known" in reason.lower() or "nodename" in reason.lower():
+            reason = "the host is unknown (name not resolved)"
+        elif "timeout" in reason.lower() or "timed out" in reason.lower():
+            reason = "no answer (timed out)"
+        return f"REDIS_URL: {shown}: {reason}"
+    finally:
+        client.close()
+    return None
+
+
+def listen(host: str, port: int):  # noqa: ANN201 - a listening socket.socket
+    """A socket listening on ``host:port``, or a ClickException naming --host/--port and what is wrong."""
+    import errno
+    import socket
+
+    from werkzeug.serving import get_sockaddr, select_address_family
+
+    try:
+        family = select_address_family(host, port)
+        address = get_sockaddr(host, port, family)
+    except (OSError, UnicodeError) as exc:
+        raise click.ClickException(f"--host {host}: not an address of this machine ({exc})") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise click.ClickException(f"--port {port}: {host}:{port} is already in use by another program; "
+                                       f"stop it or choose another port (sambat up --port {port + 1})") from None
+        if exc.errno == errno.EACCES:
+            raise click.ClickException(f"--port {port}: not allowed to listen on {host}:{port} (ports below "
+                                       f"1024 need root); choose another, e.g. --port 5000") from None
+        if exc.errno == errno.EADDRNOTAVAIL:
+            raise click.ClickException(f"--host {host}: not an address of this machine; use 127.0.0.1 or "
+                                       f"0.0.0.0") from None
+        raise click.ClickException(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror})") from None
+    return sock

@@ -49,6 +49,7 @@ from gateway.settings.sections import (
     ShortRepliesSettings,
     check_texts,
 )
+from gateway.settings.services import check_database_url, check_redis_url, check_secret_key, mask_url
 from gateway.settings.sources import (
     ConfigError,
     EnvironmentSource,
@@ -178,6 +179,23 @@ class Settings(BaseSettings):
     def _public_url(cls, value: str | None) -> str | None:
         if value is not None and not str(value).startswith(("http://", "https://")):
             raise ValueError(f"must be an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        return check_database_url(value) if value else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        return check_redis_url(value) if value else value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and value.get_secret_value():
+            check_secret_key(value.get_secret_value())
         return value
 
     @field_validator("proxy_hops")
@@ -317,7 +335,7 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr):
                 shown = "**********"
             elif key[0] in ("database_url", "redis_url") and value:
-                shown = _mask_url(str(value))
+                shown = mask_url(str(value))
             elif key[0] == "deadlines":
                 policy = self.deadline_policy
                 shown = f"{dict(policy.default)}, {len(policy.agencies)} agencies, {len(policy.category_days)} " \
@@ -337,8 +355,6 @@ class Settings(BaseSettings):
                 f"{origins.path} line {line}" if line else "default"
 
 
-def _mask_url(url: str) -> str:
-    return re.sub(r"(//[^:/@]+:)[^@]+@", r"\1****@", url)
 
 
 def _without(document: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -17,10 +17,11 @@ def init_intake(app: Flask) -> None:
     init_limiter(app)
     from gateway.web.api import bp as api_bp
     from gateway.web.form import bp as form_bp
+    from gateway.web.home import bp as home_bp
     from gateway.web.open311 import bp as open311_bp
     from gateway.web.ticket_page import bp as ticket_bp
 
-    for blueprint in (form_bp, ticket_bp, api_bp, open311_bp):
+    for blueprint in (form_bp, ticket_bp, api_bp, open311_bp, home_bp):
         app.register_blueprint(blueprint)
     for status in (404, 405):
         app.register_error_handler(status, _unmatched)

@@ -170,7 +170,8 @@ def test_several_scheduler_processes_send_each_alert_once(admin: Admin, tmp_path
         for event in session.scalars(select(StatusEvent)):
             event.created_at = utcnow() - timedelta(days=30)  # routed a month ago, never touched
         session.commit()
-    env = {"DATABASE_URL": admin.stack.runtime.settings.database_url, "SECRET_KEY": "scheduler-test",
+    env = {"DATABASE_URL": admin.stack.runtime.settings.database_url,
+           "SECRET_KEY": "scheduler-test-secret-of-32-characters-or-more",
            "SAMBAT_QUEUE_NAME": f"sambat-schedulers-{tmp_path.name}"}
     if admin.stack.name == "postgres":
         env["REDIS_URL"] = REDIS_URL

@@ -61,7 +61,8 @@ def roomy_app(postgres_url: str, twilio_standin, tmp_path: Path) -> Iterator[Up]
     port = free_port()
     running = Up(tmp_path, port, {
         "DATABASE_URL": postgres_url, "REDIS_URL": REDIS_URL, "SAMBAT_QUEUE_NAME": f"sambat-live-{port}",
-        "SECRET_KEY": "live-test-secret", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "SECRET_KEY": "live-test-secret-of-32-characters-at-least",
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "SAMBAT_TWILIO_FROM": CITY_NUMBER, "SAMBAT_TWILIO_API_BASE_URL": twilio_standin.base_url,
         "SAMBAT_PUBLIC_URL": f"http://127.0.0.1:{port}", "SAMBAT_API_RATE_LIMIT": "5000 per minute",
     })
