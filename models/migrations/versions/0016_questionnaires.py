@@ -1,7 +1,7 @@
 """Citizens confirm or dispute a resolution: the questionnaire asked after it (issue 15)
 
 Revision ID: 0016
-Revises: 0010
+Revises: 0015
 Create Date: 2026-12-01 08:00:00
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 import models.base
 
 revision = '0016'
-down_revision = '0010'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
