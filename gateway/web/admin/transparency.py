@@ -23,6 +23,7 @@ from gateway.complaints.figures import (
     Share,
     Typical,
     agency_figures,
+    confirmed_fixed,
     monthly_figures,
     review_backlog,
     typical_days,
@@ -110,15 +111,10 @@ WORDS: dict[str, dict[str, str]] = {
 
 
 def _extra_shares(session: Session, days: int, now: datetime) -> dict[str, dict[str, Share]]:
-    """More per-agency shares, each shown as the sentence ``<key>_few`` / ``<key>_many`` of WORDS.
-
-    The citizens' confirmed-fixed share (issue 15, point 4; engineer "citizen" adds it to
-    gateway/complaints/figures.py) is not on this branch yet. Once it is, showing it is this one line, for a
-    function returning ``{agency_code: Share}`` with ``""`` for the whole city (its sentences are in WORDS)::
-
-        return {"confirmed_fixed": figures.confirmed_fixed(session, days, now)}
-    """
-    return {}
+    """More per-agency shares, each shown as the sentence ``<key>_few`` / ``<key>_many`` of WORDS: the share of
+    resolutions citizens confirmed fixed when asked "Sudah beres?" (issue 15, point 4), of those who answered."""
+    confirmed = confirmed_fixed(session, days, now)
+    return {"confirmed_fixed": {code: Share(c.confirmed, c.answered) for code, c in confirmed.items()}}
 
 
 def age_text(hours: float | None, words: dict[str, str]) -> str:
