@@ -51,7 +51,11 @@ def accept_mail(runtime: Any, raw: bytes, envelope_from: str | None = None) -> A
                     for _, attachment in photos),
         raw=_raw_record(mail, refused), received_at=None, automated=mail.automated is not None,
     )
-    message_id, created = store_and_enqueue(runtime, message)
+    try:
+        message_id, created = store_and_enqueue(runtime, message)
+    except BaseException:
+        _remove(files)  # not stored (the database is down: spooled, and cleaned again when it is imported)
+        raise
     if not created:
         _remove(files)  # the same mail again: its photos are stored already
     elif photos:

@@ -289,3 +289,22 @@ def test_without_redis_the_spool_is_a_local_file_drained_the_same_way(stack: Sta
     assert [row.provider_message_id for row in _stored(stack)] == [sid]
     assert [row.status for row in _stored(stack, Outbox) if row.id == outbox_id] == ["delivered"]
     assert depth(stack.runtime) == 0
+
+
+@POSTGRES
+def test_a_spooled_mail_leaves_no_photo_behind_and_gets_it_when_imported(stack: Stack, tmp_path) -> None:  # noqa: ANN001
+    from pathlib import Path
+
+    from gateway.jobs.spool import accept_mail_or_spool
+    from models import Attachment
+
+    media = tmp_path / "media"
+    stack.runtime.settings = stack.runtime.settings.with_overrides(intake__media_dir=str(media))
+    raw = (Path(__file__).parent / "testdata" / "email" / "photo_gmail.eml").read_bytes()
+    with database_down(stack.runtime):
+        assert accept_mail_or_spool(stack.runtime, raw, "andi.pratama.mlg@gmail.com").spooled
+    assert not any(path.is_file() for path in media.rglob("*"))  # nothing written for a mail not stored
+
+    assert drain(stack.runtime) == 1
+    [attachment] = _stored(stack, Attachment)
+    assert (media / attachment.path).is_file() or Path(attachment.path).is_file()

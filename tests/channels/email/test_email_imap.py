@@ -161,6 +161,7 @@ def test_mail_is_flagged_done_only_after_commit(imap_stack: Stack, dovecot: Mail
     runtime = imap_stack.runtime
     working_db = runtime.db
     runtime.db = Database("postgresql+psycopg://postgres@127.0.0.1:1/unreachable")  # the database is down
+    runtime.spool = None  # and Redis too (with Redis the mail is spooled, then flagged: docs/spool.md)
     client, flag = connect(runtime.settings)
     with pytest.raises(Exception):  # noqa: B017 - whatever the driver raises
         poll_once(runtime, client, flag)
