@@ -239,9 +239,9 @@ def sms(sender: str, text: str) -> None:
     from channels.base import BadPhoneNumber, InboundMessage
     from channels.phone import to_e164
     from gateway.app import create_app
+    from gateway.cli.common import upgrade_database as upgrade
     from gateway.jobs.inbound import store_and_enqueue
     from gateway.jobs.queue import EmbeddedQueue
-    from models.migrate import upgrade
 
     settings = _local_settings()
     try:
@@ -269,7 +269,7 @@ def smtp(listen: str | None) -> None:
         settings = _with(settings, smtp__listen=listen)
     from channels.email.listener import serve_forever
     from gateway.app import create_app
-    from models.migrate import upgrade
+    from gateway.cli.common import upgrade_database as upgrade
 
     upgrade(settings.database_url)
     app = create_app(settings)
@@ -286,7 +286,7 @@ def imap() -> None:
         raise click.ClickException("imap.host (SAMBAT_IMAP_HOST): required for `sambat imap`")
     from channels.email.poller import run_forever
     from gateway.app import create_app
-    from models.migrate import upgrade
+    from gateway.cli.common import upgrade_database as upgrade
 
     upgrade(settings.database_url)
     app = create_app(settings)
@@ -311,7 +311,7 @@ def db_upgrade(revision: str) -> None:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(DEFAULT_SQLITE).resolve()}"
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    from models.migrate import upgrade
+    from gateway.cli.common import upgrade_database as upgrade
 
     upgrade(url, revision)
     click.echo(f"database at {url.split('@')[-1]} is at {'head' if revision == 'heads' else revision}")
