@@ -105,14 +105,15 @@ def _announce_when_up(runtime, host: str, port: int, stop: threading.Event) -> N
     import json
     import time
     from urllib.error import HTTPError
-    from urllib.request import urlopen
+    from urllib.request import ProxyHandler, build_opener
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else (f"[{host}]" if ":" in host else host)
     base = f"http://{shown}:{port}"
     health: dict = {}
+    opener = build_opener(ProxyHandler({}))  # straight to ourselves, whatever http_proxy says
     while not stop.is_set():
         try:
-            with urlopen(f"{base}/healthz", timeout=5) as response:
+            with opener.open(f"{base}/healthz", timeout=5) as response:
                 health = json.load(response)
             break
         except HTTPError as error:  # 503: it answers, but something it needs does not
