@@ -90,7 +90,7 @@ def main() -> None:
         baseline = run(pg, redis.url, spool=False, seconds=seconds, down=down, prefix="B")
         spooled = run(pg, redis.url, spool=True, seconds=seconds, down=down, prefix="S")
     print(f"{seconds:.0f} s of SMS webhooks from {POSTERS} threads, PostgreSQL stopped for {down:.0f} s in the middle")
-    print(f"| figure | baseline (no spool) | with the spool |\n| --- | --- | --- |")
+    print("| figure | baseline (no spool) | with the spool |\n| --- | --- | --- |")
     for key in baseline:
         print(f"| {key} | {baseline[key]} | {spooled[key]} |")
     lost_before, lost_after = baseline["503"] + baseline["other"], spooled["503"] + spooled["other"]

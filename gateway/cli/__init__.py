@@ -140,14 +140,15 @@ def _announce_when_up(runtime, host: str, port: int, stop: threading.Event) -> N
     import json
     import time
     from urllib.error import HTTPError
-    from urllib.request import urlopen
+    from urllib.request import ProxyHandler, build_opener
 
     shown = "127.0.0.1" if host in ("0.0.0.0", "", "::") else (f"[{host}]" if ":" in host else host)
     base = f"http://{shown}:{port}"
     health: dict = {}
+    opener = build_opener(ProxyHandler({}))  # straight to ourselves, whatever http_proxy says
     while not stop.is_set():
         try:
-            with urlopen(f"{base}/healthz", timeout=5) as response:
+            with opener.open(f"{base}/healthz", timeout=5) as response:
                 health = json.load(response)
             break
         except HTTPError as error:  # 503: it answers, but something it needs does not
@@ -282,9 +283,9 @@ def sms(sender: str, text: str) -> None:
     from channels.base import BadPhoneNumber, InboundMessage
     from channels.phone import to_e164
     from gateway.app import create_app
+    from gateway.cli.common import upgrade_database as upgrade
     from gateway.jobs.inbound import store_and_enqueue
     from gateway.jobs.queue import EmbeddedQueue
-    from models.migrate import upgrade
 
     settings = _local_settings()
     try:
@@ -312,7 +313,7 @@ def smtp(listen: str | None) -> None:
         settings = _with(settings, smtp__listen=listen)
     from channels.email.listener import serve_forever
     from gateway.app import create_app
-    from models.migrate import upgrade
+    from gateway.cli.common import upgrade_database as upgrade
 
     upgrade(settings.database_url)
     app = create_app(settings)
@@ -329,7 +330,7 @@ def imap() -> None:
         raise click.ClickException("imap.host (SAMBAT_IMAP_HOST): required for `sambat imap`")
     from channels.email.poller import run_forever
     from gateway.app import create_app
-    from models.migrate import upgrade
+    from gateway.cli.common import upgrade_database as upgrade
 
     upgrade(settings.database_url)
     app = create_app(settings)
@@ -354,8 +355,9 @@ def db_upgrade(revision: str) -> None:
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(DEFAULT_SQLITE).resolve()}"
     if url.startswith("sqlite:///"):
         database = Path(url.removeprefix("sqlite:///"))
+        database.parent.mkdir(parents=True, exist_ok=True)
         private_file(database, tighten_dir=database.resolve().parent == Path(DEFAULT_SQLITE).resolve().parent)
-    from models.migrate import upgrade
+    from gateway.cli.common import upgrade_database as upgrade
 
     upgrade(url, revision)
     click.echo(f"database at {url.split('@')[-1]} is at {'head' if revision == 'heads' else revision}")

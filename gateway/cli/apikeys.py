@@ -9,8 +9,8 @@ from gateway.web.apikeys import ApiKeyError, create_key, list_keys, revoke_key
 
 def _database():  # noqa: ANN202 - a models.Database
     from gateway.cli.common import _local_settings
+    from gateway.cli.common import upgrade_database as upgrade
     from models import Database
-    from models.migrate import upgrade
 
     settings = _local_settings()
     upgrade(settings.database_url)

@@ -189,3 +189,13 @@ def listen(host: str, port: int):  # noqa: ANN201 - a listening socket.socket
                                        f"0.0.0.0") from None
         raise click.ClickException(f"--port {port}: cannot listen on {host}:{port} ({exc.strerror})") from None
     return sock
+
+
+def upgrade_database(url: str, revision: str = "heads") -> None:
+    """Migrate the database after checking it answers: a bad or unreachable one is one line naming DATABASE_URL."""
+    problem = database_problem(url)
+    if problem:
+        raise click.ClickException(problem)
+    from models.migrate import upgrade
+
+    upgrade(url, revision)

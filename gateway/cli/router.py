@@ -64,9 +64,9 @@ def router_group() -> None:
 @click.option("--skip-unknown", is_flag=True, help="Import the rows whose agency is known, skip the others.")
 def import_command(file: str, skip_unknown: bool) -> None:
     """Import FILE, a CSV archive of past dispositions, as labelled examples (twice adds nothing)."""
+    from gateway.cli.common import upgrade_database as upgrade
     from gateway.complaints.learning import import_rows
     from models import Database
-    from models.migrate import upgrade
 
     settings = _local_settings()
     reading = read("import", file, settings, skip_unknown)
@@ -105,9 +105,9 @@ def figures_text(figures: dict) -> str:
 @router_group.command(name="train")
 def train_command() -> None:
     """Train the model on every example in the database, print its figures and store it."""
+    from gateway.cli.common import upgrade_database as upgrade
     from gateway.complaints.routing import train_and_store
     from models import Database
-    from models.migrate import upgrade
 
     settings = _local_settings()
     upgrade(settings.database_url)

@@ -15,9 +15,9 @@ from models.user import ROLES
 
 def _database():  # noqa: ANN202 - (settings, models.Database)
     from gateway.cli.common import _local_settings
+    from gateway.cli.common import upgrade_database as upgrade
     from gateway.runtime import sync_agencies
     from models import Database
-    from models.migrate import upgrade
 
     settings = _local_settings()
     upgrade(settings.database_url)

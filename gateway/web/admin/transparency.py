@@ -221,28 +221,28 @@ def _charts(code: str, name: str, months: list, language: str, words: dict[str, 
                        for m in months)
     return [
         {"kind": "aduan", "caption": words["chart_complaints"], "alt": f"{name}: {words['chart_complaints']}, "
-         f"{span}: {counts}", "src": url_for("transparency.chart", kind="aduan", code=code, lang=language)},
+         f"{span}: {counts}", "src": url_for("transparency.chart", kind="aduan", agency=code, lang=language)},
         {"kind": "tepat-waktu", "caption": words["chart_deadline"], "alt": f"{name}: {words['chart_deadline']}, "
-         f"{span}: {shares}", "src": url_for("transparency.chart", kind="tepat-waktu", code=code, lang=language)},
+         f"{span}: {shares}", "src": url_for("transparency.chart", kind="tepat-waktu", agency=code, lang=language)},
     ]
 
 
-@bp.get("/transparansi/grafik/<kind>/<code>.svg")
-def chart(kind: str, code: str) -> Any:
-    """One chart as an SVG image (no script), for ``<img src>``; ``code`` is an agency's or ``semua``."""
+@bp.get("/transparansi/grafik/<kind>/<agency>.svg")
+def chart(kind: str, agency: str) -> Any:
+    """One chart as an SVG image (no script), for ``<img src>``; ``agency`` is an agency's code or ``semua``."""
     draw = CHARTS.get(kind)
     if draw is None:
         abort(404)
     settings = current_app.extensions["sambat"].settings
     language = request.args.get("lang") if request.args.get("lang") in WORDS else settings.default_language
     session = db()
-    if code == CITY:
+    if agency == CITY:
         codes = list(session.scalars(select(Agency.code).where(Agency.active)))
         key = ""
     else:
-        if session.scalar(select(Agency.code).where(Agency.code == code, Agency.active)) is None:
+        if session.scalar(select(Agency.code).where(Agency.code == agency, Agency.active)) is None:
             abort(404)
-        codes, key = [code], code
+        codes, key = [agency], agency
     months = monthly_figures(session, settings.timezone, CHART_MONTHS, agency_codes=codes)[key]
     response = Response(draw(months, language), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "public, max-age=300"

@@ -151,3 +151,15 @@ def test_up_prints_the_urls_and_the_first_super_admin_command_until_one_exists(w
     finally:
         second.stop()
     assert "super-admin" not in second.output()
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("users", "add", "a@malangkota.go.id", "--role", "viewer"),
+                                     ("sms", "081234567890", "jalan rusak")], ids=["db upgrade", "users add", "sms"])
+def test_other_commands_name_an_unreachable_database_too(workdir: Path, command: tuple[str, ...]) -> None:
+    result = subprocess.run([SAMBAT, *command], cwd=workdir, capture_output=True, text=True, timeout=60,
+                            env=clean_env(DATABASE_URL=f"{PG_SERVER}/sambat_no_such_database",
+                                          SAMBAT_NEW_PASSWORD="kata-sandi-rahasia-42"))
+    assert result.returncode != 0
+    [line] = result.stderr.strip().splitlines()
+    assert "DATABASE_URL" in line and "there is no database 'sambat_no_such_database'" in line
+    assert "Traceback" not in result.stdout + result.stderr

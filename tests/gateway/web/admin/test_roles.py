@@ -90,6 +90,8 @@ ROUTES = [
     Route("GET", "/admin/static/admin.css", _all(200, anon=200)),
     Route("GET", "/transparansi", _all(200, anon=200)),
     Route("GET", "/transparansi?days=90", _all(200, anon=200)),
+    Route("GET", "/transparansi/grafik/aduan/DISHUB.svg", _all(200, anon=200)),
+    Route("GET", "/transparansi/grafik/tepat-waktu/semua.svg?lang=en", _all(200, anon=200)),
 ]
 USERS = {ANON: None, SUPER_ROLE: SUPER, AGENCY: DISHUB, VIEW: VIEWER}
 
