@@ -48,7 +48,9 @@ def _finish(session: Session, runtime: Runtime, complaint: Complaint, event: Sta
 
 def assign(session: Session, runtime: Runtime, actor: User, complaint: Complaint, agency_code: str) -> list[Outbox]:
     """Send a complaint from the review queue (or from another agency) to an agency."""
-    agency = session.get(Agency, agency_code) if agency_code else None
+    if not agency_code:
+        raise ActionError("Pilih dinas tujuan.")
+    agency = session.get(Agency, agency_code)
     if agency is None or not agency.active:
         raise ActionError(f"Dinas {agency_code!r} tidak dikenal.")
     if complaint.status not in (NEW, *OPEN_STATUSES):

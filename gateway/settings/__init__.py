@@ -342,7 +342,7 @@ class Settings(BaseSettings):
                         f"categories"
             elif isinstance(value, tuple) and value and isinstance(value[0], Category):
                 shown = ", ".join(category.code for category in value)
-            elif isinstance(value, dict) and key[0] in ("templates", "statuses"):
+            elif isinstance(value, dict) and (key[0] in ("templates", "statuses") or key == ("public", "privacy")):
                 shown = f"{sum(len(texts) for texts in value.values())} texts in {', '.join(value)}"
             else:
                 shown = repr(value)

@@ -102,6 +102,9 @@ def live_app(postgres_url: str, twilio_standin, tmp_path: Path) -> Iterator[Up]:
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "SAMBAT_TWILIO_FROM": CITY_NUMBER, "SAMBAT_TWILIO_API_BASE_URL": twilio_standin.base_url,
         "SAMBAT_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        # As in the Flask tests: the router assigns without console users (tests/gateway/web/admin/test_unstaffed.py
+        # checks admin.hold_without_users, on as config.yaml ships it).
+        "SAMBAT_HOLD_WITHOUT_USERS": "false",
     })
     try:
         yield running.wait_ready()

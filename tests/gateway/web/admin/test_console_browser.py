@@ -82,7 +82,8 @@ def test_sms_to_review_to_agency_to_citizen(live_app: Up, browser_page, chromium
         card = admin_page.locator(f"#complaint-{digits}")
         assert "lampu jalan" in card.inner_text() and "sampah" in card.inner_text()  # the matched terms
         card.locator("button.assign-one[data-agency=DISHUB]").click()
-        admin_page.wait_for_url("**/admin/review")
+        admin_page.wait_for_url("**/admin/review*done=**")
+        assert admin_page.inner_text("#done-list").endswith("diteruskan ke DISHUB")
         assert admin_page.locator(f"#complaint-{digits}").count() == 0
     except BaseException:
         ARTIFACTS.mkdir(exist_ok=True)

@@ -208,3 +208,10 @@ def test_the_page_has_no_inline_script_or_style(admin: Admin) -> None:
     main = page.split("<main>", 1)[1]
     assert "style=" not in main
     assert admin.as_user(SUPER).get("/admin/static/review.js").status_code == 200
+
+
+def test_complaint_page_assign_without_an_agency_says_pilih_dinas_tujuan(admin: Admin) -> None:
+    complaint = admin.complaint("aduan tanpa dinas")
+    response = admin.as_user(SUPER).post(f"/admin/complaints/{complaint.ticket_code}/assign", {"agency": ""})
+    assert response.status_code == 409 and "Pilih dinas tujuan." in response.text
+    assert _complaint(admin, complaint.id).status == NEW

@@ -58,6 +58,7 @@ ROUTES = [
     Route("POST", "/admin/review", _roles(302, 404, 403),
           {"ids": ["{dlh_id}"], "action": "assign", "agency": "DISHUB"}),
     Route("POST", "/admin/review", _roles(409, 403, 403), {"ids": ["{own_id}"], "action": "reject:spam"}),
+    Route("POST", "/admin/review/undo", _roles(400, 403, 403), {"events": "x"}),
     Route("GET", "/admin/queue", _all(200)),
     Route("GET", "/admin/queue?agency=DLH&status=overdue", _all(200)),
     Route("GET", "/admin/complaints/{dlh}", _roles(200, 404, 200)),

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.gateway.web.admin.test_console_browser import _add_user
 from tests.gateway.web.intake_support import assert_clean, photo
 from tests.support.live import ARTIFACTS, Up
 
@@ -31,10 +30,7 @@ def no_js_page(chromium, request: pytest.FixtureRequest) -> Iterator:  # noqa: A
 
 
 @pytest.mark.slow
-def test_citizen_files_a_complaint_and_sees_the_ticket(live_app: Up, browser_page, twilio_standin,  # noqa: ANN001
-                                                       tmp_path: Path) -> None:
-    # DISHUB has an admin who reads its queue, so the router sends it there (admin.hold_without_users).
-    _add_user(live_app, tmp_path, "pju@malangkota.go.id", "--role", "agency-admin", "--agency", "DISHUB")
+def test_citizen_files_a_complaint_and_sees_the_ticket(live_app: Up, browser_page, twilio_standin) -> None:  # noqa: ANN001
     page = browser_page
     page.goto(live_app.url("/aduan"))
     page.fill("#text", "Lampu PJU mati di Jl. Danau Toba sudah tiga malam")
