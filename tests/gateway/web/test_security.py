@@ -21,7 +21,7 @@ from gateway.jobs.queue import RQQueue
 from gateway.web.access_log import RedactingLogger, redact_query
 from gateway.web.auth import UserError, create_user
 from models import AuditEntry, Contact, User
-from tests.conftest import Stack, _empty_tables, _stack
+from tests.conftest import _empty_tables, _stack
 from tests.gateway.conftest import DISHUB, PASSWORD, SUPER, VIEWER, Admin, Console, add_users
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,7 +45,7 @@ def _user_id(admin: Admin, email: str) -> int:
         return session.scalar(select(User.id).where(User.email == email))
 
 
-# --- Medium 6: sessions end on logout, a new password and deactivation ---------------------------------------------
+# --- Medium 6: sessions end on logout, a new password and deactivation ---
 
 def _logout(admin: Admin, victim: Console) -> None:
     assert victim.post("/admin/logout").status_code == 302
@@ -127,7 +127,7 @@ def test_the_session_cookie_is_httponly_lax_secure_behind_https_and_short(
         _empty_tables(postgres_url)
 
 
-# --- Lockouts: failures count per address and account; nobody can lock someone else out ----------------------------
+# --- Lockouts: failures count per address and account; nobody can lock someone else out ---
 
 def test_an_attacker_cannot_lock_out_an_admin_who_logged_in_here_before(pg: Admin) -> None:
     admin = pg.as_user(SUPER)  # the super-admin's own browser: it now carries a device cookie
@@ -167,7 +167,7 @@ def test_a_new_browser_may_still_try_after_a_few_failures(pg: Admin) -> None:
     assert console.login(DISHUB).status_code == 302  # four mistakes, then the right password: in
 
 
-# --- Passwords: at least 12 characters and not guessable ------------------------------------------------------------
+# --- Passwords: at least 12 characters and not guessable ---
 
 WEAK = ["aaaaaaaaaa", "aaaaaaaaaaaa", "password1234", "qwertyuiop12", "123456789012", "malangkota2026",
         "admin-sambat-1", "kominfo@malangkota", "Password2026!"]
@@ -195,7 +195,7 @@ def test_sambat_users_add_refuses_a_weak_password_naming_where_it_came_from(tmp_
     assert "Traceback" not in result.stderr
 
 
-# --- Headers: CSP without inline script, no framing, nosniff, referrer policy, HSTS behind HTTPS ---------------------
+# --- Headers: CSP without inline script, no framing, nosniff, referrer policy, HSTS behind HTTPS ---
 
 PAGES = ["/aduan", "/aduan?lang=en", "/tiket/12345678", "/admin/login", "/transparansi", "/api/v1/kelurahan",
          "/open311/v2/services.json", "/healthz", "/no-such-page"]
@@ -249,7 +249,7 @@ def test_no_template_holds_what_the_csp_blocks(template: Path) -> None:
     assert not found, f"{template.relative_to(ROOT)}: {', '.join(found)} (see docs/security.md)"
 
 
-# --- Viewers: numbers and addresses in free text are masked ------------------------------------------------------------
+# --- Viewers: numbers and addresses in free text are masked ---
 
 NAMES = [
     ("Budi 0812-3456-7890", "3456"),
@@ -275,7 +275,7 @@ def test_a_viewer_never_sees_a_number_or_address_typed_into_the_name(pg: Admin, 
     assert secret in pg.as_user(SUPER).get(path).text  # the super-admin works with the real one
 
 
-# --- Logs: no query secrets in access logs, no password-like input in the audit log ---------------------------------
+# --- Logs: no query secrets in access logs, no password-like input in the audit log ---
 
 QUERIES = [
     ("GET /open311/v2/requests.json?api_key=S3CRET-KEY&status=open HTTP/1.1", "S3CRET-KEY", "status=open"),
@@ -327,7 +327,7 @@ def test_a_failed_login_with_an_email_is_still_recorded(pg: Admin) -> None:
     assert (entry.actor, entry.object_id) == ("penyusup@contoh.id", "penyusup@contoh.id")
 
 
-# --- 5xx on bad input: a 4xx naming the field --------------------------------------------------------------------------
+# --- 5xx on bad input: a 4xx naming the field ---
 
 BAD_INPUT = [
     ("GET", "/open311/v2/requests.json?start_date=0001-01-01", None, "start_date"),
@@ -344,7 +344,8 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize(("method", "path", "data", "field"), BAD_INPUT, ids=[f"{r[0]} {r[1]} {r[3]}" for r in BAD_INPUT])
+@pytest.mark.parametrize(("method", "path", "data", "field"), BAD_INPUT,
+                         ids=[f"{row[0]} {row[1]} {row[3]}" for row in BAD_INPUT])
 def test_bad_input_is_a_4xx_naming_the_field(pg: Admin, method: str, path: str, data: Any, field: str) -> None:
     if path.startswith("/admin/"):
         response = Console(pg.stack.app.test_client()).post(path, data)
