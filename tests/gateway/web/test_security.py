@@ -7,12 +7,16 @@ numbers in free text, secrets in logs, the Twilio signature URL, world-readable 
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.request import urlopen
 
 import pytest
 from sqlalchemy import select
@@ -23,6 +27,7 @@ from gateway.web.auth import UserError, create_user
 from models import AuditEntry, Contact, User
 from tests.conftest import _empty_tables, _stack
 from tests.gateway.conftest import DISHUB, PASSWORD, SUPER, VIEWER, Admin, Console, add_users
+from tests.support.live import SAMBAT, clean_env, free_port
 
 ROOT = Path(__file__).resolve().parents[3]
 TEMPLATES = sorted((ROOT / "gateway").rglob("templates/**/*.html"))
@@ -357,3 +362,101 @@ def test_bad_input_is_a_4xx_naming_the_field(pg: Admin, method: str, path: str, 
         response = pg.stack.client.open(path, method=method)
     assert 400 <= response.status_code < 500, response.text
     assert field in response.text
+
+
+# --- The signature URL: `sambat web` with Twilio credentials needs the public URL or trusted proxies ---
+
+def _sambat(workdir: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SAMBAT, *args], cwd=workdir, env=clean_env(**env), capture_output=True, text=True,
+                          timeout=timeout, preexec_fn=lambda: os.umask(0o022))  # the usual umask: 0644 files
+
+
+TWILIO = {"TWILIO_ACCOUNT_SID": "AC" + "0123456789abcdef" * 2, "TWILIO_AUTH_TOKEN": "f0e1d2c3b4a5968778695a4b3c2d1e0f",
+          "SAMBAT_TWILIO_FROM": "+15005550006", "SECRET_KEY": "x" * 40}
+REFUSED_WEB = [
+    ({**TWILIO}, "SAMBAT_PUBLIC_URL: required for `sambat web` with Twilio credentials"),
+    ({**TWILIO, "SAMBAT_PROXY_HOPS": "0"}, "unless SAMBAT_PROXY_HOPS names the reverse proxies"),
+]
+
+
+@pytest.mark.parametrize(("env", "message"), REFUSED_WEB, ids=["no public URL", "no proxy hops either"])
+def test_sambat_web_refuses_twilio_without_a_public_url(tmp_path: Path, postgres_url: str, env: dict[str, str],
+                                                       message: str) -> None:
+    result = _sambat(tmp_path, "web", "--port", "1", DATABASE_URL=postgres_url, **env)
+    assert result.returncode == 1 and message in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_sambat_web_behind_a_proxy_starts_and_its_access_log_keeps_no_api_key(tmp_path: Path,
+                                                                              postgres_url: str) -> None:
+    port = free_port()
+    log = tmp_path / "web.log"
+    env = clean_env(DATABASE_URL=postgres_url, SAMBAT_PROXY_HOPS="1", **TWILIO)
+    process = subprocess.Popen([SAMBAT, "web", "--port", str(port), "--workers", "1", "--host", "127.0.0.1"],
+                               cwd=tmp_path, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).read()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.3)
+        try:
+            urlopen(f"http://127.0.0.1:{port}/open311/v2/requests.json?api_key=S3CRET-OPEN311-KEY&status=open",
+                    timeout=5).read()
+        except OSError:
+            pass
+        deadline = time.monotonic() + 10
+        while "requests.json" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+        _empty_tables(postgres_url)
+    output = log.read_text()
+    assert "/open311/v2/requests.json?api_key=[redacted]&status=open" in output, output
+    assert "S3CRET-OPEN311-KEY" not in output
+
+
+# --- File permissions: `sambat up`'s SQLite file and instance secret are the owner's alone ---
+
+def _modes(workdir: Path) -> dict[str, int]:
+    instance = workdir / "instance"
+    return {"instance/": instance.stat().st_mode & 0o777,
+            "sambat.sqlite3": (instance / "sambat.sqlite3").stat().st_mode & 0o777,
+            "secret_key": (instance / "secret_key").stat().st_mode & 0o777}
+
+
+def _world_readable_instance(workdir: Path) -> None:
+    """What an older version left: instance/ 0755, the secret and the database 0644."""
+    instance = workdir / "instance"
+    instance.mkdir(mode=0o755)
+    instance.chmod(0o755)
+    for name, text in (("secret_key", "y" * 48), ("sambat.sqlite3", "")):
+        (instance / name).write_text(text)
+        (instance / name).chmod(0o644)
+
+
+PERMISSIONS = [("a fresh machine", None), ("left world-readable by an older version", _world_readable_instance)]
+
+
+@pytest.mark.parametrize("before", [row[1] for row in PERMISSIONS], ids=[row[0] for row in PERMISSIONS])
+def test_the_instance_files_are_the_owners_alone(tmp_path: Path, before: Any) -> None:
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    if before is not None:
+        before(tmp_path)
+    result = _sambat(tmp_path, "users", "list")  # the same embedded defaults as `sambat up`
+    assert result.returncode == 0, result.stderr
+    assert _modes(tmp_path) == {"instance/": 0o700, "sambat.sqlite3": 0o600, "secret_key": 0o600}
+    assert (tmp_path / "instance" / "secret_key").read_text().strip()
+
+
+def test_sambat_db_upgrade_creates_the_sqlite_file_0600(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text((ROOT / "config.yaml").read_text())
+    result = _sambat(tmp_path, "db", "upgrade")
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "instance").stat().st_mode & 0o777 == 0o700
+    assert (tmp_path / "instance" / "sambat.sqlite3").stat().st_mode & 0o777 == 0o600
