@@ -421,6 +421,16 @@ def test_sambat_web_behind_a_proxy_starts_and_its_access_log_keeps_no_api_key(tm
     assert "S3CRET-OPEN311-KEY" not in output
 
 
+@pytest.mark.slow
+def test_sambat_ups_request_log_keeps_no_api_key(live_app: Any) -> None:
+    try:
+        urlopen(live_app.url("/open311/v2/requests.json?api_key=S3CRET-OPEN311-KEY&status=open"), timeout=10).read()
+    except OSError:
+        pass
+    output = live_app.wait_for_output("requests.json")
+    assert "api_key=[redacted]&status=open" in output and "S3CRET-OPEN311-KEY" not in output
+
+
 # --- File permissions: `sambat up`'s SQLite file and instance secret are the owner's alone ---
 
 def _modes(workdir: Path) -> dict[str, int]:
