@@ -254,6 +254,38 @@ def test_no_template_holds_what_the_csp_blocks(template: Path) -> None:
     assert not found, f"{template.relative_to(ROOT)}: {', '.join(found)} (see docs/security.md)"
 
 
+# Every page in Chromium: the CSP blocks nothing Sambat itself serves (a blocked inline style or script would show
+# up as a securitypolicyviolation event), and the complaint page's SMS counter runs from its static file.
+CONSOLE_PAGES = ["/admin/review", "/admin/queue", "/admin/dashboard", "/admin/users", "/admin/agencies", "/admin/audit"]
+
+
+@pytest.mark.slow
+def test_no_page_breaks_its_own_csp_in_a_browser(live_app: Any, browser_page: Any, tmp_path: Path,
+                                                  twilio_standin: Any) -> None:
+    from tests.gateway.web.admin.test_console_browser import _add_user, _login, _text_in
+
+    _add_user(live_app, tmp_path, "kominfo@malangkota.go.id", "--role", "super-admin")
+    _text_in(live_app, "lampu jalan mati dan sampah menumpuk di dekat taman")
+    twilio_standin.wait_for_messages(1, timeout=30)  # filed: the ticket reply went out
+    page = browser_page
+    page.add_init_script("window.__csp = []; document.addEventListener('securitypolicyviolation', "
+                         "e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI + ' ' + e.sourceFile))")
+    seen = {}
+    for path in ["/aduan", "/aduan?lang=en", "/tiket/12345678", "/transparansi", "/admin/login"]:
+        page.goto(live_app.url(path))
+        seen[path] = page.evaluate("window.__csp")
+    _login(page, live_app, "kominfo@malangkota.go.id")
+    page.wait_for_url("**/admin/review")
+    for path in CONSOLE_PAGES:
+        page.goto(live_app.url(path))
+        seen[path] = page.evaluate("window.__csp")
+    page.goto(live_app.url("/admin/review"))
+    page.click("#review-form a[href*='/admin/complaints/']")
+    page.wait_for_selector("#complaint-text")
+    seen["complaint page"] = page.evaluate("window.__csp")
+    assert {path: found for path, found in seen.items() if found} == {}
+
+
 # --- Viewers: numbers and addresses in free text are masked ---
 
 NAMES = [
