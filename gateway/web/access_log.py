@@ -31,14 +31,20 @@ class RedactingLogger(Logger):
 
     def atoms(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> dict[str, Any]:
         atoms = super().atoms(resp, req, environ, request_time)
-        for name in ("r", "q", "f"):
-            if isinstance(atoms.get(name), str):
-                atoms[name] = redact_query(atoms[name])
-        for header in SECRET_HEADERS:
-            for direction in ("i", "o"):
-                if "{%s}%s" % (header, direction) in atoms:  # noqa: UP031 - gunicorn's own atom names
-                    atoms["{%s}%s" % (header, direction)] = REDACTED  # noqa: UP031
+        for name, value in atoms.items():
+            if _secret_header(name):
+                atoms[name] = REDACTED
+            elif isinstance(value, str) and "=" in value:  # r, q, f, {raw_uri}e, {query_string}e ...
+                atoms[name] = redact_query(value)
         return atoms
+
+
+def _secret_header(atom: str) -> bool:
+    """``{x-api-key}i``, ``{http_x_api_key}e``, ``{set-cookie}o`` ...: an atom of a header that holds a secret."""
+    if not (atom.startswith("{") and atom[-2:-1] == "}"):
+        return False
+    name = atom[1:-2].lower().replace("_", "-").removeprefix("http-")
+    return name in SECRET_HEADERS
 
 
 class RedactingRequestHandler(WSGIRequestHandler):
