@@ -44,7 +44,7 @@ COMPLAINT = {
         "ticket_code": {"type": "string", "pattern": "^[0-9]{8}$"},
         "display_code": {"type": "string", "pattern": "^[0-9]{4} [0-9]{4}$"},
         "status": {"type": "string", "enum": ["new", "assigned", "acknowledged", "in_progress", "resolved",
-                                              "rejected", "merged"]},
+                                              "rejected", "merged", "reopened"]},
         "status_text": {"type": "string"}, "closed": {"type": "boolean"},
         "agency": {"type": "object", "nullable": True, "required": ["code", "name"],
                    "properties": {"code": {"type": "string"}, "name": {"type": "string", "nullable": True}}},

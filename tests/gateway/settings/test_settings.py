@@ -63,6 +63,16 @@ def test_console_provider_without_credentials() -> None:
         ("bad public URL", None, {"SAMBAT_PUBLIC_URL": "sambat.example"}, "SAMBAT_PUBLIC_URL"),
         ("bad router config", ("router:\n  threshold:", "router:\n  threshold: 7\n  old_threshold:"), {},
          "threshold"),
+        # issue 15
+        ("bad questionnaire days", ("after_days: 3 ", "after_days: -1 "), {}, "questionnaire.after_days"),
+        ("bad answer days", ("answer_days: 14 ", "answer_days: soon "), {}, "questionnaire.answer_days"),
+        ("bad short reply days", ("short_replies:\n  days: 3", "short_replies:\n  days: many"), {},
+         "short_replies.days"),
+        ("referral without English", ('      en: "Electricity is PLN', '      fr: "Electricity is PLN'), {},
+         "admin.referrals.PLN"),
+        ("missing reopened name", ("    reopened: Dibuka kembali\n", ""), {}, "statuses.id.reopened"),
+        ("missing questionnaire text", ('    questionnaire: "Tiket {code} sudah', '    quiz: "Tiket {code} sudah'),
+         {}, "templates.id.questionnaire"),
     ],
     ids=lambda value: value if isinstance(value, str) else None,
 )
