@@ -80,3 +80,28 @@ def test_requests_the_app_would_refuse_are_refused(android_standin: AndroidSmsSt
     assert answer.status_code == status, answer.text
     assert any(violation in problem for problem in android_standin.violations), android_standin.violations
     assert android_standin.messages_sent() == []
+
+
+def test_get_message_answers_the_apps_document_or_404(android_standin: AndroidSmsStandIn) -> None:
+    """GET /messages/{id}, as the outbox asks before sending again: the app keeps the id the client gave."""
+    from openapi_core.testing import MockResponse
+
+    from tests.support.android_sms_contract import AppRequest, api
+
+    client = APIClient(USERNAME, PASSWORD, base_url=android_standin.base_url,
+                       http=RequestsHttpClient(requests.Session()))
+    client.send(Message(id="sambat-7-0123456789", phone_numbers=["+6281234567890"],
+                        text_message=TextMessage(text="Aduan diterima.")))
+    android_standin.set_state("sambat-7-0123456789", "Delivered")
+    state = client.get_state("sambat-7-0123456789")
+    assert (state.id, state.state.value, state.recipients[0].state.value) == ("sambat-7-0123456789", "Delivered",
+                                                                              "Delivered")
+    with pytest.raises(Exception) as missing:
+        client.get_state("sambat-8-0123456789")
+    assert getattr(missing.value, "status_code", None) == 404
+    get = next(r for r in android_standin.requests if r.method == "GET")
+    request = AppRequest("GET", get.path, {}, get.headers, b"")
+    response = MockResponse(json.dumps(android_standin.states["sambat-7-0123456789"]).encode(), status_code=200,
+                            content_type="application/json")
+    api().validate_response(request, response)
+    assert android_standin.violations == []

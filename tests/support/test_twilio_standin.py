@@ -9,13 +9,14 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 import pytest
 import requests
 from openapi_core.testing import MockResponse
-from twilio.base.exceptions import TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.rest import Client
 
 from .twilio_contract import TwilioFormRequest, messages_api
@@ -309,3 +310,29 @@ def test_outside_the_window_only_free_whatsapp_text_fails(twilio_standin: Twilio
 
     assert client.messages(message.sid).fetch().status == ("failed" if fails else "queued")
     assert len(twilio_standin.status_callbacks()) == int(fails)
+
+
+def test_list_messages_filters_pages_and_matches_the_schema(twilio_standin: TwilioStandIn) -> None:
+    """ListMessage, as the outbox asks before sending again a message whose send had no known outcome."""
+    client = twilio_standin.client(ACCOUNT_SID, AUTH_TOKEN)
+    sids = [client.messages.create(**{**VALID, "body": f"Pesan {n}"}).sid for n in range(3)]
+    client.messages.create(**{**VALID, "to": "+6285655512345"})
+
+    listed = list(client.messages.stream(to=RECIPIENT, page_size=2))
+    assert [m.sid for m in listed] == sids[::-1]  # newest first, over two pages
+    gets = [r for r in twilio_standin.requests if r.method == "GET"]
+    assert len(gets) == 2 and "Page=1" in gets[1].query
+    assert list(client.messages.stream(to=RECIPIENT, date_sent_after=datetime(2020, 1, 1, tzinfo=UTC))) == []
+    twilio_standin.set_status(sids[0], "delivered")  # now it has a date_sent
+    assert [m.sid for m in client.messages.stream(to=RECIPIENT, date_sent_after=datetime(2020, 1, 1, tzinfo=UTC))] \
+        == [sids[0]]
+    request = TwilioFormRequest("GET", gets[0].path, gets[0].headers, b"", "", query=parse_qs(gets[0].query))
+    response = MockResponse(json.dumps(gets[0].answer).encode(), status_code=200, content_type="application/json")
+    messages_api().validate_response(request, response)
+
+
+def test_a_list_with_a_bad_filter_is_refused(twilio_standin: TwilioStandIn) -> None:
+    twilio_standin.expect_violations = True
+    with pytest.raises(TwilioException):
+        list(twilio_standin.client(ACCOUNT_SID, AUTH_TOKEN).messages.stream(to="0812-not-a-number"))
+    assert any(v.param == "To" and v.code == 21211 for v in twilio_standin.violations)

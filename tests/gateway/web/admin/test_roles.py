@@ -88,6 +88,8 @@ ROUTES = [
     Route("POST", "/admin/agencies", _roles(302, 403, 403), {"code": "PDAM{n}", "name": "Perumda Air Minum"}),
     Route("POST", "/admin/agencies/DINKES", _roles(302, 403, 403), {"name": "Dinas Kesehatan Kota Malang"}),
     Route("GET", "/admin/audit", _roles(200, 403, 403)),
+    Route("GET", "/admin/dead", _roles(200, 403, 403)),
+    Route("POST", "/admin/dead/send/1/retry", _roles(302, 403, 403)),  # nothing dead: said so, redirected
     Route("GET", "/admin/static/admin.css", _all(200, anon=200)),
     Route("GET", "/transparansi", _all(200, anon=200)),
     Route("GET", "/transparansi?days=90", _all(200, anon=200)),
