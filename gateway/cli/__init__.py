@@ -15,7 +15,14 @@ import click
 
 from channels.console import NAME as CONSOLE
 from gateway.cli.apikeys import apikeys
-from gateway.cli.common import DEFAULT_SQLITE, _configure_logging, _local_settings, _settings, _with
+from gateway.cli.common import (
+    DEFAULT_SQLITE,
+    _configure_logging,
+    _count_into_shared_directory,
+    _local_settings,
+    _settings,
+    _with,
+)
 from gateway.cli.config import config
 from gateway.cli.route import route_command
 from gateway.cli.router import router_group
@@ -47,6 +54,7 @@ def up(host: str, port: int) -> None:
     if not os.environ.get("DATABASE_URL"):
         click.echo(f"DATABASE_URL not set: using SQLite at {DEFAULT_SQLITE}")
     settings = _local_settings()
+    _count_afresh(settings)
     if not settings.redis_url:
         click.echo("REDIS_URL not set: running the queue embedded in this process")
     if settings.outbound_sms_provider == CONSOLE:
@@ -80,6 +88,15 @@ def up(host: str, port: int) -> None:
             worker.wait(timeout=10)
 
 
+def _count_afresh(settings: Settings) -> None:
+    """`up` is every part at once: its counts start from zero (the directory is shared with its worker)."""
+    directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.observability.metrics_dir)
+    if directory.is_dir():
+        for stale in directory.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    _count_into_shared_directory(settings)
+
+
 def _start_channel_services(runtime, stop: threading.Event) -> list:  # noqa: ANN001
     """Long-running parts of channels that `up` runs too (the SMTP listener when smtp.enabled)."""
     from channels import registry
@@ -110,8 +127,11 @@ def web(host: str, port: int, workers: int) -> None:
     for key, value in (("DATABASE_URL", settings.database_url), ("SECRET_KEY", settings.secret("secret_key"))):
         if not value:
             raise click.ClickException(f"{key}: required for `sambat web` (use `sambat up` for a demo)")
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                               "--bind", f"{host}:{port}", "--access-logfile", "-", "gateway.wsgi:app"])
+    _count_into_shared_directory(settings)  # gunicorn's workers and this host's rq workers, added up by /metrics
+    os.environ["SAMBAT_LOG_FORMAT"] = settings.observability.log_format  # gunicorn's own lines (gunicorn_conf)
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:gateway.cli.gunicorn_conf",
+                               "--workers", str(workers), "--bind", f"{host}:{port}", "--access-logfile", "-",
+                               "gateway.wsgi:app"])
 
 
 @main.command()
@@ -123,6 +143,7 @@ def worker(burst: bool) -> None:
     for key, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url)):
         if not value:
             raise click.ClickException(f"{key}: required for `sambat worker`")
+    _count_into_shared_directory(settings)
     from rq import SimpleWorker
 
     from gateway.jobs import build_runtime
@@ -141,6 +162,7 @@ def scheduler(interval: float) -> None:
     settings = _settings()
     if not settings.database_url:
         raise click.ClickException("DATABASE_URL: required for `sambat scheduler`")
+    _count_into_shared_directory(settings)
     from gateway.jobs import build_runtime
     from gateway.jobs.scheduler import run_forever
     from gateway.runtime import install

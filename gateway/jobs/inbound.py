@@ -21,6 +21,7 @@ from channels.base import InboundMessage
 from gateway.complaints.media import waiting
 from gateway.complaints.messages import contact_for, handle_message
 from gateway.jobs.media import fetch_media
+from gateway.observability import count_received
 from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime
 from models import InboundMessage as InboundRow
 from models import Outbox, utcnow
@@ -98,6 +99,8 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         return existing.id, False, existing.processed_at is not None
 
     message_id, created, processed = runtime.db.autocommit(store)
+    if created:
+        count_received(message.channel, message.medium)
     if before_enqueue is not None:
         before_enqueue(message_id, created)
     if not processed:

@@ -10,7 +10,7 @@ an approved template past it, else SMS; ``outbox.path`` records which.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, select, update
 from sqlalchemy.exc import IntegrityError
@@ -20,11 +20,15 @@ from channels.base import OutboundMessage, RecipientOptedOut, SendError, SendRes
 from gateway.complaints.status import stop_updates
 from gateway.jobs import whatsapp
 from gateway.jobs.throttle import pace
+from gateway.observability import count_send_error, count_sent, observe_reply
 from gateway.runtime import DEFAULT, Runtime, current_runtime
 from models import STATUS_RANK, Contact, Outbox, utcnow
+from models import InboundMessage as InboundRow
 from models.message import CLAIMED, ERROR_CODE_LENGTH, PENDING, RETRY, TEMPLATE
 
 log = logging.getLogger(__name__)
+
+TICKET_REPLIES = ("ticket_created", "ticket_created_review")  # the replies timed from the webhook
 
 
 def send_outbound(outbox_id: int) -> None:
@@ -49,7 +53,11 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
         session.commit()
         if not claimed:
             return None
-        row = session.get(Outbox, outbox_id)
+        # The row, and when its message came in (for the webhook-to-reply histogram), in one SELECT.
+        row, received_at = session.execute(
+            select(Outbox, InboundRow.received_at)
+            .outerjoin(InboundRow, InboundRow.id == Outbox.inbound_message_id).where(Outbox.id == outbox_id)
+        ).one()
         # WhatsApp: free text inside the 24-hour window, else a template, else re-addressed to SMS.
         problem = whatsapp.choose_path(session, runtime, row)
         if problem:
@@ -86,11 +94,11 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
         except SendError as exc:
             return _record_failure(session, runtime, row, exc)
         else:
-            return _record_sent(session, row, result)
+            return _record_sent(session, row, result, received_at)
     return deliver(runtime, outbox_id, _hops - 1)
 
 
-def _record_sent(session: Session, row: Outbox, result: SendResult) -> str:
+def _record_sent(session: Session, row: Outbox, result: SendResult, received_at: datetime | None = None) -> str:
     # A status callback may already have moved the row on; only a row still claimed takes ours.
     session.execute(
         update(Outbox).where(Outbox.id == row.id).values(
@@ -101,6 +109,9 @@ def _record_sent(session: Session, row: Outbox, result: SendResult) -> str:
     session.commit()
     log.info("outbox %s sent by %s as %s%s", row.id, row.channel, result.provider_message_id,
              f" ({row.path})" if row.path else "")
+    count_sent(row.channel, row.kind)
+    if received_at is not None and row.kind in TICKET_REPLIES:
+        observe_reply(row.channel, (utcnow() - received_at).total_seconds())
     return result.status
 
 
@@ -117,6 +128,7 @@ def _record_failure(session: Session, runtime: Runtime, row: Outbox, exc: SendEr
     row.last_error = (f"{exc}; {note}" if note else str(exc))[:2000]
     row.error_code = str(exc.code)[:ERROR_CODE_LENGTH] if exc.code else None
     row.status_updated_at = utcnow()
+    count_send_error(row.channel, str(exc.code) if exc.code else type(exc).__name__)
     if isinstance(exc, RecipientOptedOut) and row.contact_id:
         contact = session.get(Contact, row.contact_id)
         if contact:

@@ -41,6 +41,7 @@ from gateway.settings.sections import (
     AdminSettings,
     Category,
     IntakeSettings,
+    ObservabilitySettings,
     Open311Settings,
     OutboxSettings,
     check_texts,
@@ -122,6 +123,7 @@ class Settings(BaseSettings):
     intake: IntakeSettings = setting(IntakeSettings())
     open311: Open311Settings = setting(Open311Settings())
     admin: AdminSettings = setting(AdminSettings())
+    observability: ObservabilitySettings = setting(ObservabilitySettings())
     deadlines: Any = setting({}, description="working days per stage, agency and category")
     templates: dict[str, dict[str, str]] = setting({}, description="reply texts by language")
     statuses: dict[str, dict[str, str]] = setting({}, description="status names by language")
