@@ -144,14 +144,13 @@ def worker(burst: bool) -> None:
         if not value:
             raise click.ClickException(f"{key}: required for `sambat worker`")
     _count_into_shared_directory(settings)
-    from rq import SimpleWorker
-
     from gateway.jobs import build_runtime
+    from gateway.jobs.queue import worker_class
     from gateway.runtime import install
 
     runtime = build_runtime(settings)  # no Flask app, nothing written to the database
     install(runtime)
-    SimpleWorker(runtime.queue.ordered, connection=runtime.queue.connection).work(burst=burst)
+    worker_class()(runtime.queue.ordered, connection=runtime.queue.connection).work(burst=burst)
 
 
 @main.command()

@@ -15,6 +15,8 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,19 +34,23 @@ RECENT = timedelta(hours=1)  # a text-less photo or pin this soon after a compla
 
 
 def contact_for(session: Session, address: str) -> Contact:
-    """Find or create the contact for a phone number (or e-mail address), safe under races."""
+    """Find or create the contact for a phone number (or e-mail address), safe under races.
+
+    A new contact is written in the caller's transaction by one ``INSERT ... ON CONFLICT DO NOTHING RETURNING``
+    (no commit of its own, which would also expire and reload the caller's objects). When another transaction
+    inserts the same address at once, the database makes this one wait for it; the address is then taken,
+    nothing is inserted, and the contact is read again.
+    """
     column = Contact.email if "@" in address else Contact.phone
     contact = session.scalar(select(Contact).where(column == address))
     if contact is not None:
         return contact
-    contact = Contact(**({"email": address} if "@" in address else {"phone": address}))
-    session.add(contact)
-    try:
-        session.commit()
-    except IntegrityError:
-        session.rollback()
-        contact = session.scalar(select(Contact).where(column == address))
-    return contact
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    created = session.scalar(
+        dialect_insert(Contact).values(**{column.key: address}).on_conflict_do_nothing().returning(Contact),
+        execution_options={"populate_existing": True},
+    )
+    return created if created is not None else session.scalar(select(Contact).where(column == address))
 
 
 def handle_message(session: Session, runtime: Runtime, message: InboundMessage, contact: Contact) -> None:

@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 from models import Outbox
 from models.message import PENDING
 
+WRITTEN = "sambat.outbox_written"  # session.info key: the rows add_message wrote in this session
+
 
 def add_message(session: Session, *, dedupe_key: str, kind: str, channel: str, medium: str, recipient: str,
                 body: str, sender: str | None = None, contact_id: int | None = None,
@@ -24,4 +26,5 @@ def add_message(session: Session, *, dedupe_key: str, kind: str, channel: str, m
                  inbound_message_id=inbound_message_id, status=PENDING, subject=subject, in_reply_to=in_reply_to,
                  thread_references=references, template_values=values)
     session.add(row)
+    session.info.setdefault(WRITTEN, []).append(row)  # the caller may hand these to the queue after its commit
     return row

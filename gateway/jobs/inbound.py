@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from channels.base import InboundMessage
 from gateway.complaints.media import waiting
 from gateway.complaints.messages import contact_for, handle_message
+from gateway.complaints.outbox import WRITTEN
 from gateway.jobs.media import fetch_media
 from gateway.observability import count_received
 from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime
@@ -33,19 +34,27 @@ log = logging.getLogger(__name__)
 def process_inbound(message_id: int) -> None:
     """rq job: handle one stored inbound message, then enqueue the sends of its replies, then its downloads."""
     runtime = current_runtime()
-    for outbox_id in handle_inbound(runtime, message_id):
+    replies, has_media = _handle(runtime, message_id)
+    for outbox_id in replies:
         runtime.send_soon(outbox_id, priority=HIGH)
-    for fetch_id in waiting(runtime, message_id):  # photos never hold up the ticket reply
-        runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT)
+    if has_media:
+        for fetch_id in waiting(runtime, message_id):  # photos never hold up the ticket reply
+            runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT)
 
 
 def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
     """Do the work for one message once; return the ids of its replies still waiting to be sent."""
+    return _handle(runtime, message_id)[0]
+
+
+def _handle(runtime: Runtime, message_id: int) -> tuple[list[int], bool]:
+    """:func:`handle_inbound`, and whether the message came with files (only then are downloads looked up)."""
     with runtime.db.session() as session:
         message = session.get(InboundRow, message_id)
         if message is None:
             log.error("inbound message %s does not exist", message_id)
-            return []
+            return [], False
+        has_media = bool(message.media)
         if message.processed_at is None and message.automated:
             # An auto-reply, a bounce, a carrier's SMS: kept, never answered, and nobody's contact.
             message.processed_at = utcnow()
@@ -55,14 +64,19 @@ def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
             try:
                 handle_message(session, runtime, message, contact)
                 message.processed_at = utcnow()
+                session.flush()
+                # The replies this run wrote are pending by construction: no query for them after the commit.
+                written = [row.id for row in session.info.get(WRITTEN, ())
+                           if row.inbound_message_id == message_id and row.status == PENDING]
                 session.commit()
+                return written, has_media
             except IntegrityError:
                 # Another run of this job committed first; its replies are the ones to send.
                 session.rollback()
                 log.info("inbound message %s was processed by another run", message_id)
         return list(session.scalars(
             select(Outbox.id).where(Outbox.inbound_message_id == message_id, Outbox.status == PENDING)
-        ))
+        )), has_media
 
 
 def store_and_enqueue(runtime: Runtime, message: InboundMessage,

@@ -44,20 +44,21 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
     """
     with runtime.db.session() as session:
         now = utcnow()
+        # Claim the row and read it, with when its message came in (the webhook-to-reply histogram), in one
+        # UPDATE ... RETURNING; committed before anything is sent.
+        received = (select(InboundRow.received_at).where(InboundRow.id == Outbox.inbound_message_id)
+                    .correlate(Outbox).scalar_subquery())
         claimed = session.execute(
             update(Outbox)
             .where(Outbox.id == outbox_id, Outbox.status.in_((PENDING, RETRY)))
             .where((Outbox.next_attempt_at.is_(None)) | (Outbox.next_attempt_at <= now))
             .values(status=CLAIMED, attempts=Outbox.attempts + 1, status_updated_at=now)
-        ).rowcount
+            .returning(Outbox, received)
+        ).one_or_none()
         session.commit()
-        if not claimed:
+        if claimed is None:
             return None
-        # The row, and when its message came in (for the webhook-to-reply histogram), in one SELECT.
-        row, received_at = session.execute(
-            select(Outbox, InboundRow.received_at)
-            .outerjoin(InboundRow, InboundRow.id == Outbox.inbound_message_id).where(Outbox.id == outbox_id)
-        ).one()
+        row, received_at = claimed
         # WhatsApp: free text inside the 24-hour window, else a template, else re-addressed to SMS.
         problem = whatsapp.choose_path(session, runtime, row)
         if problem:
