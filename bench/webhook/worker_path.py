@@ -17,15 +17,19 @@ from __future__ import annotations
 import argparse
 import cProfile
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+if os.environ.get("SAMBAT_BENCH_APP_DIR"):  # measuring an exported revision (--baseline): its code comes first
+    sys.path.insert(0, os.environ["SAMBAT_BENCH_APP_DIR"])
 
 from bench.webhook.payloads import complaint_texts, sender_phone  # noqa: E402
-from bench.webhook.services import ACCOUNT_SID, AUTH_TOKEN, CITY_NUMBER, Services  # noqa: E402
+from bench.webhook.services import ACCOUNT_SID, AUTH_TOKEN, CITY_NUMBER, Services, export_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -78,15 +82,59 @@ class Counts:
 
 
 def main() -> int:
+    args = parse_args()
+    if args.baseline and not os.environ.get("SAMBAT_BENCH_APP_DIR"):
+        with tempfile.TemporaryDirectory(prefix="sambat-worker-path-") as exported:
+            export_app(args.baseline, Path(exported))
+            print(f"baseline: {args.baseline} ({describe(args.baseline)})", flush=True)
+            done = subprocess.run([sys.executable, __file__, *sys.argv[1:]], capture_output=True, text=True,
+                                  env={**os.environ, "SAMBAT_BENCH_APP_DIR": exported})
+            if done.returncode:
+                raise SystemExit(done.stderr[-3000:])
+            baseline = done.stdout.strip().splitlines()[-1]
+            print(done.stdout.strip())
+        print(f"this tree: working tree at {describe('HEAD')}", flush=True)
+        mine = measure(args)
+        print(mine)
+        print("ratio this tree / baseline: " + ratios(mine, baseline))
+        return 0
+    print(measure(args))
+    return 0
+
+
+def describe(revision: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", revision], capture_output=True,
+                          text=True).stdout.strip()
+
+
+NUMBERS = re.compile(r"cpu ([\d.]+) ms.*?Redis ([\d.]+) commands in ([\d.]+) round trips; SQL ([\d.]+) statements, "
+                     r"([\d.]+) commits")
+
+
+def ratios(mine: str, baseline: str) -> str:
+    names = ("cpu", "Redis commands", "Redis round trips", "SQL statements", "commits")
+    ours, theirs = NUMBERS.search(mine), NUMBERS.search(baseline)
+    if not ours or not theirs:
+        return "n/a"
+    return ", ".join(f"{name} {float(a) / float(b):.2f}" for name, a, b in zip(names, ours.groups(), theirs.groups(),
+                                                                                strict=True))
+
+
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--count", type=int, default=300)
     parser.add_argument("--redis-db", type=int, default=3)
     parser.add_argument("--database", default="sambat_bench_worker")
     parser.add_argument("--profile", help="write a cProfile of the worker part here")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--baseline", default="main",
+                        help="git revision measured first, in the same run, for the ratio ('' to skip)")
     parser.add_argument("--rq-worker", action="store_true",
                         help="rq's own SimpleWorker instead of `sambat worker`'s (gateway.jobs.queue.worker_class)")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def measure(args: argparse.Namespace) -> str:
 
     services = Services(database=args.database, redis_url=f"redis://127.0.0.1:6379/{args.redis_db}",
                         log_dir=Path("/tmp"))
@@ -104,9 +152,7 @@ def main() -> int:
         if not args.keep:
             services.flush_redis()
             services.drop_database()
-    print(f"replies accepted by the stand-in {sent}/{args.count}, contract violations {violations}")
-    print(figures)
-    return 0
+    return f"replies accepted by the stand-in {sent}/{args.count}, contract violations {violations}; {figures}"
 
 
 def run(args: argparse.Namespace, services: Services, base_url: str) -> str:
@@ -115,7 +161,10 @@ def run(args: argparse.Namespace, services: Services, base_url: str) -> str:
     from channels.base import InboundMessage
     from gateway.jobs import build_runtime
     from gateway.jobs.inbound import store_and_enqueue
-    from gateway.jobs.queue import worker_class
+    try:
+        from gateway.jobs.queue import worker_class
+    except ImportError:  # a revision before it: rq's SimpleWorker, as `sambat worker` ran then
+        worker_class = None  # type: ignore[assignment]
     from gateway.runtime import install, sync_agencies
     from gateway.settings import load_settings
 
@@ -139,8 +188,8 @@ def run(args: argparse.Namespace, services: Services, base_url: str) -> str:
                 burst=True, logging_level="WARNING")
     counts = Counts()
     counts.install(runtime.db.engine)
-    worker = (SimpleWorker if args.rq_worker else worker_class())(runtime.queue.ordered,
-                                                                  connection=runtime.queue.connection)
+    chosen = SimpleWorker if args.rq_worker or worker_class is None else worker_class()
+    worker = chosen(runtime.queue.ordered, connection=runtime.queue.connection)
     profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waiting
     before, cpu, wall = counts.snapshot(), time.process_time(), time.monotonic()
     if profiler:
