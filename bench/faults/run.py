@@ -44,7 +44,15 @@ import psycopg  # noqa: E402
 from bench.faults.servers import PrivatePostgres, PrivateRedis, free_port, wait_port  # noqa: E402
 from bench.webhook.latency import Sent, median, percentile  # noqa: E402
 from bench.webhook.payloads import WEBHOOK_PATH, SignedWebhook, signed_webhooks  # noqa: E402
-from bench.webhook.services import ACCOUNT_SID, AUTH_TOKEN, CITY_NUMBER, ROOT, children, export_app  # noqa: E402
+from bench.webhook.services import (  # noqa: E402
+    ACCOUNT_SID,
+    AUTH_TOKEN,
+    CITY_NUMBER,
+    ROOT,
+    children,
+    export_app,
+    wait_for_http,
+)
 from tests.support.twilio_standin import TwilioStandIn  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -190,9 +198,12 @@ def main() -> int:
             supervisor.start(f"worker{number}", [sambat, "worker"])
         supervisor.start("scheduler", [sambat, "scheduler"])
         supervisor.start("smtp", [sambat, "smtp", "--listen", f"127.0.0.1:{smtp_port}"])
-        if not wait_port(web_port, 60) or not wait_port(smtp_port, 60):
-            raise SystemExit(f"sambat web or smtp did not start; see {log_dir}")
-        time.sleep(3)  # the rq workers register
+        # gunicorn listens before its workers have loaded the app: wait for /healthz to answer, from each worker.
+        if not wait_port(smtp_port, 120):
+            raise SystemExit(f"sambat smtp did not start; see {log_dir}")
+        for _ in range(args.web_workers * 2):
+            wait_for_http(web_port, log_dir / "web.log", timeout=180)
+        wait_for_workers(redis.url, args.workers)
         threading.Thread(target=supervisor.watch, daemon=True, name="supervisor").start()
         report = run(args, supervisor, postgres, redis, standin, web_port, smtp_port, public_url)
     finally:
@@ -304,7 +315,21 @@ def run(args: argparse.Namespace, supervisor: Supervisor, postgres: PrivatePostg
             break
         time.sleep(2)
     note(f"drain over: {'nothing owed' if owed and sum(owed.values()) == 0 else f'owed {owed}'}")
+    for when, name, code in supervisor.exits:
+        events.append(f"{when - started:6.1f} s  {name} exited on its own (code {code}); started again after 1 s")
+    events.sort(key=lambda line: float(line.split(" s ", 1)[0]))
     return report(args, sent, standin, dsn, redis, supervisor, events, poison, owed)
+
+
+def wait_for_workers(url: str, count: int, timeout: float = 180) -> None:
+    from redis import Redis
+    from rq import Worker
+
+    connection, deadline = Redis.from_url(url), time.monotonic() + timeout
+    while len(Worker.all(connection=connection)) < count:
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{count} `sambat worker`s did not register within {timeout:.0f} s")
+        time.sleep(0.5)
 
 
 ERRORS: collections.Counter[str] = collections.Counter()
