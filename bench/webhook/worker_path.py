@@ -172,7 +172,8 @@ def run(args: argparse.Namespace, services: Services, base_url: str) -> str:
                "SECRET_KEY": "bench", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                "SAMBAT_PUBLIC_URL": "http://127.0.0.1:1", "SAMBAT_TWILIO_FROM": CITY_NUMBER,
                "SAMBAT_TWILIO_API_BASE_URL": base_url}
-    settings = load_settings(environ=environ, config_path=str(ROOT / "config.yaml"))
+    app_dir = Path(os.environ.get("SAMBAT_BENCH_APP_DIR") or ROOT)  # the measured revision's own config.yaml
+    settings = load_settings(environ=environ, config_path=str(app_dir / "config.yaml"))
     settings = settings.with_overrides(send_rates={"twilio": "1000/s"})
     runtime = build_runtime(settings)
     sync_agencies(runtime)
