@@ -60,6 +60,9 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     from gateway.web.admin.setup import init_admin  # the admin console and /transparansi (issue 4)
 
     init_admin(app)
+    from gateway.web.metrics import bp as metrics_bp  # GET /metrics for the operator's Prometheus (issue 13)
+
+    app.register_blueprint(metrics_bp)
     _register_health(app)
     _register_database_errors(app)
     if isinstance(runtime.queue, EmbeddedQueue) and start_embedded:

@@ -103,7 +103,7 @@ class Services:
         extra = ["--pythonpath", str(pythonpath)] if pythonpath else []
         self.start(name, [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
                           "--no-control-socket", *extra, app], env)
-        wait_for_http(port, self.log_dir / f"{name}.log")
+        wait_for_http(port, self.log_dir / f"{name}.log", timeout=180)  # a loaded machine loads the app slowly
 
     def start_workers(self, count: int, env: dict[str, str]) -> None:
         for number in range(count):

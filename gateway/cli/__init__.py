@@ -18,6 +18,7 @@ from gateway.cli.apikeys import apikeys
 from gateway.cli.common import (
     DEFAULT_SQLITE,
     _configure_logging,
+    _count_into_shared_directory,
     _local_settings,
     _settings,
     _with,
@@ -57,6 +58,7 @@ def up(host: str, port: int) -> None:
     if not os.environ.get("DATABASE_URL"):
         click.echo(f"DATABASE_URL not set: using SQLite at {DEFAULT_SQLITE}")
     settings = _local_settings()
+    _count_afresh(settings)
     if not settings.redis_url:
         click.echo("REDIS_URL not set: running the queue embedded in this process")
     if settings.outbound_sms_provider == CONSOLE:
@@ -193,6 +195,15 @@ def _sambat_command() -> str:
     return str(started) if started.name == "sambat" else "sambat"
 
 
+def _count_afresh(settings: Settings) -> None:
+    """`up` is every part at once: its counts start from zero (the directory is shared with its worker)."""
+    directory = Path(os.environ.get("PROMETHEUS_MULTIPROC_DIR") or settings.observability.metrics_dir)
+    if directory.is_dir():
+        for stale in directory.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    _count_into_shared_directory(settings)
+
+
 def _start_channel_services(runtime, stop: threading.Event) -> list:  # noqa: ANN001
     """Long-running parts of channels that `up` runs too (the SMTP listener when smtp.enabled)."""
     from channels import registry
@@ -231,8 +242,10 @@ def web(host: str, port: int, workers: int) -> None:
             "SAMBAT_PUBLIC_URL: required for `sambat web` with Twilio credentials (the https address Twilio calls; "
             "webhook signatures are checked over it), unless SAMBAT_PROXY_HOPS names the reverse proxies whose "
             "X-Forwarded-Host and -Proto are trusted")
-    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                               "--bind", f"{host}:{port}", "--access-logfile", "-",
+    _count_into_shared_directory(settings)  # gunicorn's workers and this host's rq workers, added up by /metrics
+    os.environ["SAMBAT_LOG_FORMAT"] = settings.observability.log_format  # gunicorn's own lines (gunicorn_conf)
+    os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:gateway.cli.gunicorn_conf",
+                               "--workers", str(workers), "--bind", f"{host}:{port}", "--access-logfile", "-",
                                "--logger-class", "gateway.web.access_log.RedactingLogger", "gateway.wsgi:app"])
 
 
@@ -245,6 +258,7 @@ def worker(burst: bool) -> None:
     for key, value in (("DATABASE_URL", settings.database_url), ("REDIS_URL", settings.redis_url)):
         if not value:
             raise click.ClickException(f"{key}: required for `sambat worker`")
+    _count_into_shared_directory(settings)
     from gateway.jobs import build_runtime
     from gateway.jobs.worker import run_worker
     from gateway.runtime import install
@@ -262,6 +276,7 @@ def scheduler(interval: float) -> None:
     settings = _settings()
     if not settings.database_url:
         raise click.ClickException("DATABASE_URL: required for `sambat scheduler`")
+    _count_into_shared_directory(settings)
     from gateway.jobs import build_runtime
     from gateway.jobs.scheduler import run_forever
     from gateway.runtime import install

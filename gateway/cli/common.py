@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path
 
 import click
 
+from gateway.observability import configure_logging, use_directory
 from gateway.settings import ConfigError, Settings, load_settings
 
 DEFAULT_SQLITE = "instance/sambat.sqlite3"
@@ -21,9 +21,13 @@ def _settings() -> Settings:
         raise click.ClickException(f"configuration error: {error}") from None
 
 def _configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "twilio.http_client"):  # request dumps and plugin chatter at INFO
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    """Logging as ``observability.log_format`` says (SAMBAT_LOG_FORMAT=json: one JSON object per line)."""
+    configure_logging(_settings().observability.log_format, level)
+
+
+def _count_into_shared_directory(settings: Settings) -> None:
+    """Web, workers and scheduler of this host count into one directory, added up by ``GET /metrics``."""
+    use_directory(settings.observability.metrics_dir)
 
 def private_dir(path: Path, tighten: bool = True) -> Path:
     """A directory only its owner can enter (0700) when new; with ``tighten``, an existing one of this user's

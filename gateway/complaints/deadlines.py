@@ -49,7 +49,16 @@ def assign(session: Session, runtime: Runtime, complaint: Complaint, agency_code
     """
     event, update = change_status(session, runtime, complaint, ASSIGNED, actor, note=note, agency_code=agency_code,
                                   notify=notify, opening=opening)
-    sync_assignment(session, runtime.settings.deadline_policy, complaint)
+    if opening:
+        # A complaint filed this moment has no other event and no clock, in this transaction or any other: its
+        # clock starts with this event, without reading the events back (what sync_assignment would find).
+        due = runtime.settings.deadline_policy.due_dates(event.created_at, complaint.agency_code, complaint.category)
+        session.add(Assignment(complaint_id=complaint.id, event_id=event.id, agency_code=complaint.agency_code,
+                               category=complaint.category, assigned_at=event.created_at,
+                               acknowledge_due=due["acknowledge"], respond_due=due["respond"],
+                               resolve_due=due["resolve"]))
+    else:
+        sync_assignment(session, runtime.settings.deadline_policy, complaint)
     return event, update
 
 

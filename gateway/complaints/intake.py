@@ -29,6 +29,7 @@ from gateway.complaints.outbox import NOT_SENT, add_message
 from gateway.complaints.replies import render
 from gateway.complaints.routing import route_complaint, staffed_agencies
 from gateway.complaints.status import change_status
+from gateway.observability import count_received
 from gateway.runtime import HIGH, Runtime
 from models import Agency, Attachment, Complaint, Contact, Outbox, utcnow
 from models import InboundMessage as InboundRow
@@ -86,6 +87,7 @@ def file_submission(runtime: Runtime, submission: Submission, message: InboundMe
     except BaseException:
         remove_files([path for path, _ in written])
         raise
+    count_received(message.channel, message.medium)
     if outbox_id is not None:
         runtime.send_soon(outbox_id, priority=HIGH)
     return filed

@@ -43,6 +43,8 @@ REFUSALS = {
 }
 _CITIZEN_MEDIA = ("sms", "mms", "whatsapp")  # an answer to a message from the same number on these is theirs
 
+WRITTEN = "sambat.outbox_written"  # session.info key: the rows add_message wrote in this session
+
 
 def add_message(session: Session, *, dedupe_key: str, kind: str, channel: str, medium: str, recipient: str,
                 body: str, sender: str | None = None, contact_id: int | None = None,
@@ -73,6 +75,7 @@ def add_message(session: Session, *, dedupe_key: str, kind: str, channel: str, m
     session.add(row)
     if started and row.status == PENDING:
         _budget_alert(session, settings)
+    session.info.setdefault(WRITTEN, []).append(row)  # the caller may hand these to the queue after its commit
     return row
 
 

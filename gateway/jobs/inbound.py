@@ -28,8 +28,10 @@ from channels.base import InboundMessage
 from gateway.complaints.cleaning import storable
 from gateway.complaints.media import waiting
 from gateway.complaints.messages import contact_for, handle_message, unproven
+from gateway.complaints.outbox import WRITTEN
 from gateway.jobs.media import fetch_media
 from gateway.jobs.outbox import deliver
+from gateway.observability import count_received
 from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime, job_id
 from models import InboundMessage as InboundRow
 from models import Outbox, utcnow
@@ -117,11 +119,17 @@ def record_failure(runtime: Runtime, message_id: int, exc: BaseException) -> Non
 
 def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
     """Do the work for one message once; return the ids of its replies still waiting to be sent."""
+    return _handle(runtime, message_id)[0]
+
+
+def _handle(runtime: Runtime, message_id: int) -> tuple[list[int], bool]:
+    """:func:`handle_inbound`, and whether the message came with files (only then are downloads looked up)."""
     with runtime.db.session() as session:
         message = session.get(InboundRow, message_id)
         if message is None:
             log.error("inbound message %s does not exist", message_id)
-            return []
+            return [], False
+        has_media = bool(message.media)
         if message.processed_at is None and message.automated:
             # An auto-reply, a bounce, a carrier's SMS: kept, never answered, and nobody's contact.
             message.processed_at = utcnow()
@@ -133,14 +141,19 @@ def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
             try:
                 handle_message(session, runtime, message, contact)
                 message.processed_at = utcnow()
+                session.flush()
+                # The replies this run wrote are pending by construction: no query for them after the commit.
+                written = [row.id for row in session.info.get(WRITTEN, ())
+                           if row.inbound_message_id == message_id and row.status == PENDING]
                 session.commit()
+                return written, has_media
             except IntegrityError:
                 # Another run of this job committed first; its replies are the ones to send.
                 session.rollback()
                 log.info("inbound message %s was processed by another run", message_id)
         return list(session.scalars(
             select(Outbox.id).where(Outbox.inbound_message_id == message_id, Outbox.status == PENDING)
-        ))
+        )), has_media
 
 
 def store_and_enqueue(runtime: Runtime, message: InboundMessage,
@@ -177,6 +190,8 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         return existing.id, False, existing.processed_at is not None
 
     message_id, created, processed = runtime.db.autocommit(store)
+    if created:
+        count_received(message.channel, message.medium)
     if before_enqueue is not None:
         before_enqueue(message_id, created)
     if not processed:

@@ -19,7 +19,7 @@ intervals, for a day.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, select, update
@@ -39,12 +39,15 @@ from channels.base import (
 from gateway.complaints.status import stop_updates
 from gateway.jobs import whatsapp
 from gateway.jobs.throttle import pace
+from gateway.observability import count_send_error, count_sent, observe_reply
 from gateway.runtime import DEFAULT, Runtime, current_runtime, job_id, send_priority
 from models import STATUS_RANK, Contact, Outbox, utcnow
+from models import InboundMessage as InboundRow
 from models.message import CLAIMED, DEAD, ERROR_CODE_LENGTH, IN_FLIGHT, PENDING, RETRY, TEMPLATE
 
 log = logging.getLogger(__name__)
 
+TICKET_REPLIES = ("ticket_created", "ticket_created_review")  # the replies timed from the webhook
 CHECK_HORIZON = timedelta(days=1)  # a message still non-final a day after it was sent is no longer asked about
 
 
@@ -61,16 +64,21 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
     """
     with runtime.db.session() as session:
         now = utcnow()
+        # Claim the row and read it, with when its message came in (the webhook-to-reply histogram), in one
+        # UPDATE ... RETURNING; committed before anything is sent.
+        received = (select(InboundRow.received_at).where(InboundRow.id == Outbox.inbound_message_id)
+                    .correlate(Outbox).scalar_subquery())
         claimed = session.execute(
             update(Outbox)
             .where(Outbox.id == outbox_id, Outbox.status.in_((PENDING, RETRY)))
             .where((Outbox.next_attempt_at.is_(None)) | (Outbox.next_attempt_at <= now))
             .values(status=CLAIMED, attempts=Outbox.attempts + 1, status_updated_at=now)
-        ).rowcount
+            .returning(Outbox, received)
+        ).one_or_none()
         session.commit()
-        if not claimed:
+        if claimed is None:
             return None
-        row = session.get(Outbox, outbox_id)
+        row, received_at = claimed
         # WhatsApp: free text inside the 24-hour window, else a template, else re-addressed to SMS.
         problem = whatsapp.choose_path(session, runtime, row)
         if problem:
@@ -115,7 +123,7 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
         except SendError as exc:
             return _record_failure(session, runtime, row, exc)
         else:
-            return _record_sent(session, runtime, row, result)
+            return _record_sent(session, runtime, row, result, received_at)
     return deliver(runtime, outbox_id, _hops - 1)
 
 
@@ -147,7 +155,8 @@ def _reconcile(session: Session, runtime: Runtime, row: Outbox, sender: Sender, 
     return _record_sent(session, runtime, row, found)
 
 
-def _record_sent(session: Session, runtime: Runtime, row: Outbox, result: SendResult) -> str:
+def _record_sent(session: Session, runtime: Runtime, row: Outbox, result: SendResult,
+                 received_at: datetime | None = None) -> str:
     # A status callback may already have moved the row on; only a row still claimed takes ours. next_attempt_at
     # is when its provider is asked for its state if no final report came by then (check_outbound).
     now = utcnow()
@@ -161,6 +170,9 @@ def _record_sent(session: Session, runtime: Runtime, row: Outbox, result: SendRe
     session.commit()
     log.info("outbox %s sent by %s as %s%s", row.id, row.channel, result.provider_message_id,
              f" ({row.path})" if row.path else "")
+    count_sent(row.channel, row.kind)
+    if received_at is not None and row.kind in TICKET_REPLIES:
+        observe_reply(row.channel, (utcnow() - received_at).total_seconds())
     return result.status
 
 
@@ -182,6 +194,7 @@ def _record_failure(session: Session, runtime: Runtime, row: Outbox, exc: SendEr
     row.last_error = (f"{exc}; {note}" if note else str(exc))[:2000]
     row.error_code = str(exc.code)[:ERROR_CODE_LENGTH] if exc.code else None
     row.status_updated_at = utcnow()
+    count_send_error(row.channel, str(exc.code) if exc.code else type(exc).__name__)
     if isinstance(exc, RecipientOptedOut) and row.contact_id:
         contact = session.get(Contact, row.contact_id)
         if contact:

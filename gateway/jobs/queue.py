@@ -121,6 +121,48 @@ class RQQueue:
             return False
 
 
+def worker_class() -> type:
+    """rq's SimpleWorker with its own bookkeeping written when it changes, not several times per job.
+
+    rq writes the worker's heartbeat (HSET + 2 EXPIRE) before and after every dequeue and every job, its
+    state on every dequeue, and checks for ``rq suspend`` before every job: about ten Redis round trips per job
+    that say nothing new while jobs follow each other. Here a heartbeat without a pipeline is sent at most every
+    :attr:`HEARTBEAT_EVERY` seconds (the worker's key lives 480 s), a state only when it changes, and the
+    suspension flag is read at most once a second. The job's own bookkeeping (started, finished, its
+    heartbeat, the registries) is rq's, unchanged.
+    """
+    import time
+
+    from rq import SimpleWorker
+
+    class Worker(SimpleWorker):
+        HEARTBEAT_EVERY = 5.0
+        SUSPENSION_EVERY = 1.0
+        _beat_at = _suspension_at = float("-inf")
+
+        def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
+            now = time.monotonic()
+            if pipeline is None and timeout is None and now - self._beat_at < self.HEARTBEAT_EVERY:
+                return
+            super().heartbeat(timeout, pipeline)
+            if pipeline is None:
+                self._beat_at = now
+
+        def set_state(self, state: str, pipeline: Any = None) -> None:
+            if pipeline is None and state == getattr(self, "_state", None):
+                return
+            super().set_state(state, pipeline)
+
+        def check_for_suspension(self, burst: bool) -> None:
+            now = time.monotonic()
+            if now - self._suspension_at < self.SUSPENSION_EVERY:
+                return
+            self._suspension_at = now
+            super().check_for_suspension(burst)
+
+    return Worker
+
+
 class EmbeddedQueue:
     """Runs jobs on background threads of this process, inside the Flask app's context.
 
@@ -222,4 +264,4 @@ class EmbeddedQueue:
             self._jobs.task_done()
 
 
-__all__ = ["DEFAULT", "HIGH", "EmbeddedQueue", "JobQueue", "RQQueue"]
+__all__ = ["DEFAULT", "HIGH", "EmbeddedQueue", "JobQueue", "RQQueue", "worker_class"]

@@ -16,9 +16,9 @@ import threading
 import time
 from typing import Any
 
-from rq import SimpleWorker
 from rq.exceptions import StopRequested
 
+from gateway.jobs.queue import worker_class
 from gateway.jobs.reconnect import (
     DATABASE,
     REDIS,
@@ -37,8 +37,9 @@ WAITS = "the worker waits for it, retrying with backoff"
 STEADY = 60.0  # seconds a worker must run before its restart backoff starts again from the first delay
 
 
-class ResilientWorker(SimpleWorker):
-    """rq's SimpleWorker whose jobs wait out a database outage instead of failing."""
+class ResilientWorker(worker_class()):  # type: ignore[misc]
+    """rq's SimpleWorker (with its bookkeeping written only when due, ``worker_class``) whose jobs wait out a
+    database outage instead of failing."""
 
     def __init__(self, *args: Any, runtime: Runtime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

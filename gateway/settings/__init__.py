@@ -42,6 +42,7 @@ from gateway.settings.sections import (
     Category,
     IntakeSettings,
     JobsSettings,
+    ObservabilitySettings,
     Open311Settings,
     OutboxSettings,
     PublicSettings,
@@ -131,6 +132,7 @@ class Settings(BaseSettings):
     questionnaire: QuestionnaireSettings = setting(QuestionnaireSettings())
     short_replies: ShortRepliesSettings = setting(ShortRepliesSettings())
     public: PublicSettings = setting(PublicSettings())
+    observability: ObservabilitySettings = setting(ObservabilitySettings())
     deadlines: Any = setting({}, description="working days per stage, agency and category")
     templates: dict[str, dict[str, str]] = setting({}, description="reply texts by language")
     statuses: dict[str, dict[str, str]] = setting({}, description="status names by language")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from limits import parse_many
-from pydantic import BeforeValidator, field_validator
+from pydantic import BeforeValidator, SecretStr, field_validator
 
 from channels.config import Section, setting, whole
 
@@ -283,6 +283,31 @@ class Open311Settings(Section):
         if not value.strip():
             raise ValueError("must be a non-empty string")
         return value
+
+
+class ObservabilitySettings(Section):
+    """``observability:``: who may read ``GET /metrics``, where the processes share their counts, the log format."""
+
+    metrics_token: SecretStr | None = setting(None, env="SAMBAT_METRICS_TOKEN", file=False,
+                                              description="bearer token for /metrics from another host")
+    metrics_dir: str = setting("instance/metrics", env="SAMBAT_METRICS_DIR",
+                               description="directory every process of this host counts into (emptied by the "
+                                           "operator when all stop); PROMETHEUS_MULTIPROC_DIR wins when set")
+    log_format: str = setting("text", env="SAMBAT_LOG_FORMAT", description="text, or json (one object per line)")
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        if value not in ("text", "json"):
+            raise ValueError(f"must be text or json, got {value!r}")
+        return value
+
+    @field_validator("metrics_dir")
+    @classmethod
+    def _metrics_dir(cls, value: str) -> str:
+        if not str(value).strip():
+            raise ValueError("must be a directory path")
+        return str(value)
 
 
 class AdminSettings(Section):

@@ -336,3 +336,20 @@ def test_a_list_with_a_bad_filter_is_refused(twilio_standin: TwilioStandIn) -> N
     with pytest.raises(TwilioException):
         list(twilio_standin.client(ACCOUNT_SID, AUTH_TOKEN).messages.stream(to="0812-not-a-number"))
     assert any(v.param == "To" and v.code == 21211 for v in twilio_standin.violations)
+def test_a_share_of_sends_fails_with_429_or_500(twilio_standin: TwilioStandIn) -> None:
+    """fail_share: a provider under strain; each refusal is Twilio's error JSON, the rest are accepted."""
+    twilio_standin.fail_share(0.5, statuses=(429, 500), seed=3)
+    client = twilio_standin.client(ACCOUNT_SID, AUTH_TOKEN)
+    outcomes = []
+    for _ in range(40):
+        try:
+            client.messages.create(**VALID)
+            outcomes.append(201)
+        except TwilioRestException as error:
+            assert (error.status, error.code) in ((429, 20429), (500, 20500))
+            outcomes.append(error.status)
+    assert 10 <= outcomes.count(201) <= 30 and 429 in outcomes and 500 in outcomes
+    assert len(twilio_standin.messages_sent()) == outcomes.count(201)
+    twilio_standin.fail_share(0)
+    client.messages.create(**VALID)
+    assert len(twilio_standin.messages_sent()) == outcomes.count(201) + 1

@@ -210,6 +210,11 @@ class TwilioHandler(BaseHTTPRequestHandler):
         )
         recorded.violations.extend(check_create_message(form_request, recorded.form))
         scripted = self.standin.next_scripted_answer()
+        if scripted is None:  # a random share of failures (fail_share), for fault-injection runs
+            failure = self.standin.random_failure()
+            if failure is not None:
+                default_code = {429: 20429, 500: 20500, 503: 20503}.get(failure, failure)
+                return failure, twilio_error(default_code, failure), 0.0
         if scripted and scripted.status != 201:
             default_code = {429: 20429, 500: 20500, 503: 20503}.get(scripted.status, scripted.status)
             error = twilio_error(scripted.code or default_code, scripted.status, scripted.message)

@@ -30,6 +30,7 @@ status callback says so. The stand-in cannot reach the app's public URL, so it k
 
 from __future__ import annotations
 
+import random
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -104,6 +105,9 @@ class TwilioStandIn:
         self._closed_windows: set[str] = set()
         self._approved_templates: set[str] = set()
         self._callbacks: list[StatusCallback] = []
+        self._failure_share = 0.0
+        self._failure_statuses: tuple[int, ...] = ()
+        self._random = random.Random(0)
         self._server: StandInServer | None = None
         self._thread: threading.Thread | None = None
         self.stopping = threading.Event()
@@ -160,6 +164,23 @@ class TwilioStandIn:
         """
         with self._state:
             self._script.append(ScriptedAnswer(status, code, message, delay, times))
+
+    def fail_share(self, share: float, statuses: tuple[int, ...] = (429, 500), seed: int = 0) -> None:
+        """From now on answer a random ``share`` (0..1) of CreateMessage requests with one of ``statuses``
+        (Twilio's error JSON, code 20429 / 20500 ...) instead of 201, as a provider under strain does.
+        Scripted answers (:meth:`fail_next`) go first. ``share`` 0 turns it off."""
+        if not 0 <= share <= 1:
+            raise ValueError(f"share must be between 0 and 1, got {share}")
+        with self._state:
+            self._failure_share, self._failure_statuses = share, tuple(statuses)
+            self._random = random.Random(seed)
+
+    def random_failure(self) -> int | None:
+        """The status to fail this request with under :meth:`fail_share`, or None (called by the handler)."""
+        with self._state:
+            if self._failure_share and self._random.random() < self._failure_share:
+                return self._random.choice(self._failure_statuses)
+            return None
 
     def delay_next(self, seconds: float, times: int = 1) -> None:
         """Answer the next ``times`` CreateMessage requests normally, but only after ``seconds``."""
@@ -225,6 +246,7 @@ class TwilioStandIn:
             self._closed_windows.clear()
             self._approved_templates.clear()
             self._callbacks.clear()
+            self._failure_share = 0.0
 
     @property
     def requests(self) -> list[RecordedRequest]:
