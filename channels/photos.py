@@ -169,11 +169,11 @@ def decode_photo(upload: Upload, max_bytes: int) -> CleanPhoto:
     original = check_header(upload, max_bytes)
     try:
         with Image.open(io.BytesIO(upload.data)) as image:
-            if image.format in ("JPEG", "MPO"):
+            if image.format in ("JPEG", "MPO") and max(image.width, image.height) > MAX_SIDE:
                 # Decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, the cheapest way to fewer pixels)
                 # when the result keeps at least half of the largest side kept: a 12 MP phone photo decodes
                 # as 3 MP and is kept at 2000 x 1500, in a fraction of the time and memory.
-                scale = min(1.0, MAX_SIDE / max(image.width, image.height)) / 2
+                scale = MAX_SIDE / max(image.width, image.height) / 2
                 image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
             image.load()
             orientation = image.getexif().get(0x0112, 1)
