@@ -62,3 +62,25 @@ def test_an_email_is_answered_with_a_polite_note(web_stack: Stack, label: str, n
         assert session.scalar(select(func.count()).select_from(Complaint)) == 1, label
         answer = session.scalar(select(Outbox).where(Outbox.medium == "email"))
         assert "1 lampiran tidak kami simpan" in answer.body and name not in answer.body, label
+
+
+def test_a_photo_too_slow_for_the_request_is_cleaned_by_a_worker(web_stack: Stack, tmp_path) -> None:  # noqa: ANN001
+    """A photo whose header passed but whose cleaning outlasts the request's bound is not refused: it is kept as
+    sent, the ticket is shown at once, and a worker's job cleans and attaches it (then removes what was kept)."""
+    from channels.photos import Upload
+    from channels.web import check_fields, surface_message
+    from gateway.complaints.intake import file_submission
+    from models.message import MediaFetch
+
+    submission = check_fields({"text": "pohon tumbang menutup jalan"}, [Upload("big.jpg", photo("JPEG"))],
+                              region="ID", max_photos=3, max_photo_bytes=1_000_000, photo_seconds=0.000_001)
+    assert submission.photos == () and [upload.filename for upload in submission.later] == ["big.jpg"]
+    filed = file_submission(web_stack.runtime, submission, surface_message(submission, "app", "slow-1"))
+    incoming = tmp_path / "media" / "incoming"
+    assert len(list(incoming.iterdir())) == 1
+    web_stack.work()
+    with web_stack.runtime.db.session() as session:
+        [attachment] = session.scalars(select(Attachment)).all()
+        assert attachment.complaint_id == filed.complaint_id and attachment.original_type == "JPEG"
+        assert session.scalar(select(MediaFetch.status)) == "stored"
+    assert list(incoming.iterdir()) == []
