@@ -72,15 +72,18 @@ def test_a_photo_too_slow_for_the_request_is_cleaned_by_a_worker(web_stack: Stac
     from gateway.complaints.intake import file_submission
     from models.message import MediaFetch
 
-    submission = check_fields({"text": "pohon tumbang menutup jalan"}, [Upload("big.jpg", photo("JPEG"))],
-                              region="ID", max_photos=3, max_photo_bytes=1_000_000, photo_seconds=0.000_001)
-    assert submission.photos == () and [upload.filename for upload in submission.later] == ["big.jpg"]
+    # 12 MP of PNG takes a good tenth of a second to clean; the request's bound here is none at all.
+    big = photo("PNG", size=(4000, 3000))
+    submission = check_fields({"text": "pohon tumbang menutup jalan"}, [Upload("big.png", big)],
+                              region="ID", max_photos=3, max_photo_bytes=1_000_000, photo_seconds=0)
+    assert submission.photos == () and [upload.filename for upload in submission.later] == ["big.png"]
     filed = file_submission(web_stack.runtime, submission, surface_message(submission, "app", "slow-1"))
     incoming = tmp_path / "media" / "incoming"
     assert len(list(incoming.iterdir())) == 1
     web_stack.work()
     with web_stack.runtime.db.session() as session:
         [attachment] = session.scalars(select(Attachment)).all()
-        assert attachment.complaint_id == filed.complaint_id and attachment.original_type == "JPEG"
+        assert attachment.complaint_id == filed.complaint_id and attachment.original_type == "PNG"
+        assert max(attachment.width, attachment.height) == 2560
         assert session.scalar(select(MediaFetch.status)) == "stored"
     assert list(incoming.iterdir()) == []
