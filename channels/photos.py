@@ -38,7 +38,8 @@ ACCEPTED_FORMATS = {"JPEG": "JPEG", "MPO": "JPEG", "PNG": "PNG", "HEIF": "HEIF"}
 MAX_INPUT_SIDE = 10_000  # pixels on either side, read from the header; more is refused before decoding
 MAX_PIXELS = 40_000_000  # 40 megapixels (a 10,000 x 4,000 panorama); more is refused before decoding
 MAX_SIDE = 2560  # the largest side kept
-DECODE_SECONDS = 1.0  # the most one photo may take to decode and re-encode (wall clock, in the child)
+DECODE_SECONDS = 1.0  # the most a web request spends on one photo (wall clock); slower ones go to a job
+LATER_SECONDS = 10.0  # the bound off the request: a worker's job, the mail intake
 DECODE_MEMORY = 1024 * 1024 * 1024  # the child's address space while it decodes (bytes)
 
 
@@ -46,9 +47,10 @@ class PhotoError(Exception):
     """A photo we refuse. ``reason``: too_large, empty, not_image, wrong_type, too_many_pixels, too_many,
     too_slow (it took longer than :data:`DECODE_SECONDS` or more memory than :data:`DECODE_MEMORY`)."""
 
-    def __init__(self, reason: str, filename: str = "") -> None:
+    def __init__(self, reason: str, filename: str = "", timed_out: bool = False) -> None:
         super().__init__(f"{filename or 'photo'}: {reason}")
         self.reason, self.filename = reason, filename
+        self.timed_out = timed_out  # the time bound ran out (not memory, not the content): worth a later try
 
 
 @dataclass(frozen=True)
@@ -120,7 +122,7 @@ def clean_photo(upload: Upload, max_bytes: int, *, seconds: float = DECODE_SECON
     sender.close()
     try:
         if not receiver.poll(seconds):
-            raise PhotoError("too_slow", upload.filename)
+            raise PhotoError("too_slow", upload.filename, timed_out=True)
         try:
             outcome = receiver.recv()
         except (EOFError, OSError):  # the child died (out of memory): the photo is refused, not the request
@@ -169,11 +171,11 @@ def decode_photo(upload: Upload, max_bytes: int) -> CleanPhoto:
     original = check_header(upload, max_bytes)
     try:
         with Image.open(io.BytesIO(upload.data)) as image:
-            if image.format in ("JPEG", "MPO"):
+            if image.format in ("JPEG", "MPO") and max(image.width, image.height) > MAX_SIDE:
                 # Decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, the cheapest way to fewer pixels)
                 # when the result keeps at least half of the largest side kept: a 12 MP phone photo decodes
                 # as 3 MP and is kept at 2000 x 1500, in a fraction of the time and memory.
-                scale = min(1.0, MAX_SIDE / max(image.width, image.height)) / 2
+                scale = MAX_SIDE / max(image.width, image.height) / 2
                 image.draft("RGB", (max(1, int(image.width * scale)), max(1, int(image.height * scale))))
             image.load()
             orientation = image.getexif().get(0x0112, 1)
@@ -221,6 +223,34 @@ def clean_all(uploads: list[Upload], max_photos: int, max_bytes: int) -> list[Cl
     return [clean_photo(upload, max_bytes) for upload in uploads]
 
 
+LATER_DIR = "incoming"  # under media_dir: header-checked uploads waiting for a worker to clean them
+
+
+def keep_for_later(media_dir: str, upload: Upload) -> str:
+    """Write an upload whose header passed but whose decoding took too long, for a worker (``local:`` URL).
+
+    Returns the path relative to ``media_dir``.
+    """
+    relative = f"{LATER_DIR}/{secrets.token_hex(16)}"
+    path = Path(media_dir) / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(upload.data)
+    return relative
+
+
+def kept_for_later(media_dir: str, relative: str) -> Path:
+    """The file :func:`keep_for_later` wrote (only under ``media_dir/incoming``).
+
+    Raises:
+        ValueError: a path outside that folder.
+    """
+    base = (Path(media_dir) / LATER_DIR).resolve()
+    path = (Path(media_dir) / relative).resolve()
+    if base not in path.parents:
+        raise ValueError(f"not a file kept for later: {relative!r}")
+    return path
+
+
 def store_photos(media_dir: str, photos: list[CleanPhoto]) -> list[tuple[Path, Attachment]]:
     """Write cleaned photos under ``media_dir/YYYY/MM/`` and build (not add) their attachment rows.
 
@@ -247,7 +277,7 @@ def is_photo_type(content_type: str | None) -> bool:
 
 def keep_photo(session: Session, settings: Any, data: bytes, *, complaint_id: int | None,
                inbound_message_id: int | None, content_type: str | None = None,
-               filename: str = "photo") -> tuple[Path, Attachment]:
+               filename: str = "photo", seconds: float = LATER_SECONDS) -> tuple[Path, Attachment]:
     """Keep one photo that came as bytes (an MMS or WhatsApp download, any channel's file) for a complaint.
 
     Cleaned like a web-form photo (decoded, turned upright, scaled, re-encoded without metadata, the same size
@@ -259,7 +289,8 @@ def keep_photo(session: Session, settings: Any, data: bytes, *, complaint_id: in
     """
     if not is_photo_type(content_type):
         raise PhotoError("wrong_type", filename)
-    photo = clean_photo(Upload(filename, data), max_bytes=int(settings.intake.max_photo_mb * 1024 * 1024))
+    photo = clean_photo(Upload(filename, data), max_bytes=int(settings.intake.max_photo_mb * 1024 * 1024),
+                        seconds=seconds)
     [(path, attachment)] = store_photos(settings.intake.media_dir, [photo])
     attachment.complaint_id, attachment.inbound_message_id = complaint_id, inbound_message_id
     session.add(attachment)

@@ -21,9 +21,9 @@ import phonenumbers
 from email_validator import EmailNotValidError, validate_email
 from werkzeug.wrappers import Request, Response
 
-from channels.base import Ignored, InboundError, InboundMessage, StatusReport
+from channels.base import FetchedMedia, Ignored, InboundError, InboundMessage, MediaFetchError, StatusReport
 from channels.kelurahan import find_kelurahan
-from channels.photos import CleanPhoto, PhotoError, Upload, clean_all
+from channels.photos import DECODE_SECONDS, CleanPhoto, PhotoError, Upload, clean_photo, kept_for_later
 from channels.registry import ChannelSpec, ReplyAddress
 
 MAX_TEXT, MIN_TEXT = 4000, 3
@@ -59,11 +59,13 @@ class Submission:
     category: str | None = None
     photos: tuple[CleanPhoto, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)  # e.g. Open311's device_id, media_url
+    later: tuple[Upload, ...] = ()  # header checked, too slow to clean within the request: a worker cleans them
 
     def public_fields(self) -> dict[str, Any]:
         """Everything but the photos' bytes: what is stored as the message's raw record."""
         values = {name: getattr(self, name) for name in FIELDS}
-        return {**values, "photos": len(self.photos), **({"extra": dict(self.extra)} if self.extra else {})}
+        return {**values, "photos": len(self.photos) + len(self.later),
+                **({"extra": dict(self.extra)} if self.extra else {})}
 
 
 def _text(values: Mapping[str, Any], name: str) -> str | None:
@@ -80,7 +82,7 @@ def _text(values: Mapping[str, Any], name: str) -> str | None:
 
 def check_fields(values: Mapping[str, Any], uploads: list[Upload], *, region: str, max_photos: int,
                  max_photo_bytes: int, categories: Mapping[str, Any] | None = None,
-                 default_language: str = "id") -> Submission:
+                 default_language: str = "id", photo_seconds: float = DECODE_SECONDS) -> Submission:
     """Check and normalise a submission's fields and photos.
 
     Args:
@@ -91,6 +93,8 @@ def check_fields(values: Mapping[str, Any], uploads: list[Upload], *, region: st
         max_photo_bytes: the largest photo accepted, in bytes.
         categories: the known category codes (None: any category is refused).
         default_language: when none is given.
+        photo_seconds: the most the request spends cleaning one photo; a photo whose header passed but which
+            takes longer goes to :attr:`Submission.later`, for a worker.
 
     Raises:
         FieldErrors: naming every bad field with a code.
@@ -131,10 +135,19 @@ def check_fields(values: Mapping[str, Any], uploads: list[Upload], *, region: st
     if clean["category"] and "category" not in errors and clean["category"] not in (categories or {}):
         errors["category"] = "unknown_category"
     latitude, longitude = _coordinates(values, errors)
-    photos: tuple[CleanPhoto, ...] = ()
+    photos: list[CleanPhoto] = []
+    later: list[Upload] = []
     files: dict[str, str] = {}
     try:
-        photos = tuple(clean_all(uploads, max_photos, max_photo_bytes))
+        if len(uploads) > max_photos:
+            raise PhotoError("too_many")
+        for upload in uploads:
+            try:
+                photos.append(clean_photo(upload, max_photo_bytes, seconds=photo_seconds))
+            except PhotoError as error:
+                if not error.timed_out:
+                    raise
+                later.append(upload)  # its header passed; a worker cleans it off the request
     except PhotoError as error:
         errors["photos"] = error.reason
         if error.filename:
@@ -144,7 +157,7 @@ def check_fields(values: Mapping[str, Any], uploads: list[Upload], *, region: st
     return Submission(
         text=text, language=language, kelurahan=clean["kelurahan"], address=clean["address"], latitude=latitude,
         longitude=longitude, name=clean["name"], phone=clean["phone"], email=clean["email"],
-        category=clean["category"], photos=photos,
+        category=clean["category"], photos=tuple(photos), later=tuple(later),
     )
 
 
@@ -287,7 +300,20 @@ def _contact_address(contact: Any, complaint: Any, origin: Any, settings: Any) -
     return ReplyAddress(medium="sms", recipient=contact.phone)
 
 
+def fetch_kept(settings: Any, url: str, max_bytes: int) -> FetchedMedia:
+    """A photo a web request kept for later (``local:incoming/...``), read for the worker that cleans it."""
+    if not url.startswith("local:"):
+        raise MediaFetchError(f"not a photo kept by a web request: {url!r}", "unsupported")
+    try:
+        data = kept_for_later(settings.intake.media_dir, url.removeprefix("local:")).read_bytes()
+    except (OSError, ValueError) as error:
+        raise MediaFetchError(f"{url}: {error}", "not_found") from None
+    if len(data) > max_bytes:
+        raise MediaFetchError(f"{url}: larger than {max_bytes} bytes", "too_large")
+    return FetchedMedia(data=data)
+
+
 # The form files messages as channel ``web``, the JSON API and Open311 as ``api``. No webhooks and no sender
 # of its own: confirmations and updates reach the contact by SMS (or e-mail) through the contract above.
 SPEC = ChannelSpec(name=FORM, aliases=(APP,), build_channel=build_channel, contact_address=_contact_address,
-                   answers_in_kind=False)
+                   answers_in_kind=False, fetch_media=fetch_kept)

@@ -96,7 +96,8 @@ def parse_mail(raw: bytes, envelope_from: str | None = None, authserv_id: str = 
     except (TypeError, ValueError):
         date = None
     return ParsedMail(
-        message_id=message_id, sender=sender.lower(), subject=readable(" ".join(_header(mail, "Subject").split())),
+        message_id=message_id, sender=readable(sender.lower()),
+        subject=readable(" ".join(_header(mail, "Subject").split())),
         text=readable(new_text(full_text)), full_text=readable(full_text),
         references=[readable(ref) for ref in dict.fromkeys(references)],
         automated=automated_reason(mail, envelope_from), photos=photos, refused=[readable(name) for name in refused],

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from channels.base import InboundMessage
-from channels.photos import remove_files, store_photos
+from channels.photos import keep_for_later, kept_for_later, remove_files, store_photos
 from channels.web import Submission
 from gateway.complaints.cleaning import strip_controls
 from gateway.complaints.deadlines import assign
@@ -30,10 +30,11 @@ from gateway.complaints.replies import render
 from gateway.complaints.routing import route_complaint, staffed_agencies
 from gateway.complaints.status import change_status
 from gateway.observability import count_received
-from gateway.runtime import HIGH, Runtime
+from gateway.runtime import DEFAULT, HIGH, Runtime, job_id
 from models import Agency, Attachment, Complaint, Contact, Outbox, utcnow
 from models import InboundMessage as InboundRow
 from models.complaint import NEW
+from models.message import MEDIA_PENDING, MediaFetch
 from models.tickets import format_ticket_code, new_ticket_code
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ def fingerprint(submission: Submission) -> str:
     digest = hashlib.sha256(json.dumps(submission.public_fields(), sort_keys=True, default=str).encode())
     for photo in submission.photos:
         digest.update(photo.sha256.encode())
+    for upload in submission.later:
+        digest.update(hashlib.sha256(upload.data).hexdigest().encode())
     return digest.hexdigest()
 
 
@@ -72,10 +75,18 @@ def file_submission(runtime: Runtime, submission: Submission, message: InboundMe
     existing = _existing(runtime, message, print_)
     if existing is not None:
         return existing
-    written = store_photos(runtime.settings.intake.media_dir, list(submission.photos))
+    media_dir = runtime.settings.intake.media_dir
+    written = store_photos(media_dir, list(submission.photos))
+    # Photos too slow to clean within the request (header checked): kept as sent, cleaned by a worker's job.
+    later = [keep_for_later(media_dir, upload) for upload in submission.later]
+    written += [(kept_for_later(media_dir, relative), None) for relative in later]
+    fetch_ids: list[int] = []
     try:
         with runtime.db.session() as session:
-            filed, outbox_id = _file(session, runtime, submission, message, print_, [row for _, row in written])
+            filed, outbox_id = _file(session, runtime, submission, message, print_,
+                                     [row for _, row in written if row is not None])
+            if filed.created and later:
+                fetch_ids = _fetch_later(session, filed, later)
             session.commit()
     except IntegrityError:
         remove_files([path for path, _ in written])
@@ -90,7 +101,21 @@ def file_submission(runtime: Runtime, submission: Submission, message: InboundMe
     count_received(message.channel, message.medium)
     if outbox_id is not None:
         runtime.send_soon(outbox_id, priority=HIGH)
+    for fetch_id in fetch_ids:  # after the confirmation; the scheduler's sweep queues any this misses
+        runtime.queue.enqueue("gateway.jobs.media.fetch_media", fetch_id, priority=DEFAULT,
+                              job_id=job_id("media", fetch_id))
     return filed
+
+
+def _fetch_later(session: Session, filed: Filed, later: list[str]) -> list[int]:
+    """One media fetch row per photo kept for later, ``local:`` URLs the web channel reads back."""
+    complaint = session.get(Complaint, filed.complaint_id)
+    rows = [MediaFetch(inbound_message_id=complaint.inbound_message_id, position=position, url=f"local:{relative}",
+                       content_type=None, status=MEDIA_PENDING, attempts=0)
+            for position, relative in enumerate(later, start=100)]  # after the photos cleaned at once
+    session.add_all(rows)
+    session.flush()
+    return [row.id for row in rows]
 
 
 def _existing(runtime: Runtime, message: InboundMessage, print_: str) -> Filed | None:

@@ -148,7 +148,7 @@ class _Reply:
             medium=address.medium, recipient=address.recipient, sender=address.sender, body=body + address.note,
             contact_id=self.contact.id, complaint_id=complaint.id if complaint else None,
             inbound_message_id=self.message.id, subject=address.subject, in_reply_to=address.in_reply_to,
-            references=address.references, template_values=values,
+            references=address.references, template_values=values, settings=self.runtime.settings,
         )
 
 

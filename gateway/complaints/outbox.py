@@ -55,7 +55,8 @@ def add_message(session: Session, *, dedupe_key: str, kind: str, channel: str, m
 
     ``template_values`` are the values the body was rendered from: past WhatsApp's window they fill an approved
     template instead (kept for WhatsApp rows only). ``settings`` (else the current runtime's) give the SMS
-    limits; an SMS they refuse is added with status ``not_sent``.
+    limits; an SMS they refuse is added with status ``not_sent``. Every caller in the gateway passes them; with
+    no settings and no runtime at all, only premium and satellite numbers are refused.
     """
     values = {key: str(value) for key, value in (template_values or {}).items()} if medium == "whatsapp" else None
     row = Outbox(dedupe_key=dedupe_key, kind=kind, channel=channel, medium=medium, recipient=recipient,
@@ -65,9 +66,12 @@ def add_message(session: Session, *, dedupe_key: str, kind: str, channel: str, m
     started = False
     if medium == "sms":
         settings = settings if settings is not None else _current_settings()
-        started = sambat_started(session, recipient, inbound_message_id)
-        refusal = sms_refusal(recipient, settings.sms.allowed_regions) or (
-            _over_limit(session, settings, recipient) if started else None)
+        if settings is None:  # no runtime (a script or a test writing a row by hand): premium and satellite only
+            refusal = sms_refusal(recipient, ("*",))
+        else:
+            started = sambat_started(session, recipient, inbound_message_id)
+            refusal = sms_refusal(recipient, settings.sms.allowed_regions) or (
+                _over_limit(session, settings, recipient) if started else None)
         if refusal is not None:
             row.status, row.error_code = NOT_SENT, refusal
             row.last_error = f"not sent: {REFUSALS[refusal]}"
@@ -136,7 +140,10 @@ def _budget_alert(session: Session, settings: Any) -> None:
         log.warning("SMS budget: %s of %s spent in 24 hours; e-mail to super-admin %s", spent, budget, user.email)
 
 
-def _current_settings() -> Any:  # noqa: ANN401 - the process's settings
+def _current_settings() -> Any:  # noqa: ANN401 - the process's settings, or None without a runtime
     from gateway.runtime import current_runtime
 
-    return current_runtime().settings
+    try:
+        return current_runtime().settings
+    except RuntimeError:
+        return None

@@ -104,13 +104,13 @@ def _record_bounce(runtime: Any, raw: bytes) -> None:
 
 def _clean_photos(settings: Any, mail: ParsedMail) -> tuple[list[Any], list[str], list[Path]]:
     """Photos cleaned and written like web-form photos; the ones that fail join the refused list."""
-    from channels.photos import PhotoError, Upload, clean_photo, store_photos
+    from channels.photos import LATER_SECONDS, PhotoError, Upload, clean_photo, store_photos
 
     cleaned, refused = [], list(mail.refused)
     for filename, _, data in mail.photos[: settings.intake.max_photos]:
         try:
             max_bytes = int(settings.intake.max_photo_mb * 1024 * 1024)
-            cleaned.append(clean_photo(Upload(filename, data), max_bytes=max_bytes))
+            cleaned.append(clean_photo(Upload(filename, data), max_bytes=max_bytes, seconds=LATER_SECONDS))
         except PhotoError as error:
             refused.append(f"{filename} ({error.reason})")
     refused.extend(name for name, _, _ in mail.photos[settings.intake.max_photos:])

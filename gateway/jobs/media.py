@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from channels import registry
 from channels.base import MediaFetchError
-from channels.photos import PhotoError, keep_photo, remove_files
+from channels.photos import PhotoError, keep_photo, kept_for_later, remove_files
 from gateway.runtime import DEFAULT, Runtime, current_runtime, job_id
 from models import InboundMessage, Outbox, utcnow
 from models.message import (
@@ -86,14 +86,26 @@ def fetch(runtime: Runtime, fetch_id: int) -> str | None:
             row.updated_at = utcnow()
             session.commit()
         except MediaFetchError as error:
-            return _failed(session, runtime, row, error.reason, str(error), error.retryable)
+            return _done_with(runtime, row.url, _failed(session, runtime, row, error.reason, str(error),
+                                                        error.retryable))
         except PhotoError as error:
-            return _failed(session, runtime, row, error.reason, str(error), retryable=False)
+            return _done_with(runtime, row.url, _failed(session, runtime, row, error.reason, str(error),
+                                                        retryable=False))
         except BaseException:
             remove_files(written)
             raise
         log.info("media %s of message %s stored as attachment %s", row.position, message.id, row.attachment_id)
-        return MEDIA_STORED
+        return _done_with(runtime, row.url, MEDIA_STORED)
+
+
+def _done_with(runtime: Runtime, url: str, status: str) -> str:
+    """A photo a web request kept for later (``local:``) is removed once it is stored or refused for good."""
+    if url.startswith("local:") and status in (MEDIA_STORED, MEDIA_REFUSED, MEDIA_FAILED):
+        try:
+            kept_for_later(runtime.settings.intake.media_dir, url.removeprefix("local:")).unlink(missing_ok=True)
+        except ValueError:
+            pass
+    return status
 
 
 def _failed(session: Session, runtime: Runtime, row: MediaFetch, reason: str, error: str, retryable: bool) -> str:
@@ -121,6 +133,8 @@ def _refused_note(session: Session, runtime: Runtime, row: MediaFetch) -> int | 
 
     message = session.get(InboundMessage, row.inbound_message_id)
     key = f"media-refused:{message.id}"
+    if not runtime.answers_in_kind(message.channel):
+        return None  # the form and the app: the citizen saw their ticket; the agency sees what was kept
     if message.automated or session.scalar(select(Outbox.id).where(Outbox.dedupe_key == key)) is not None:
         return None
     complaint = session.get(Complaint, message.complaint_id) if message.complaint_id else None

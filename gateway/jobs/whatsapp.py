@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from channels.phone import sms_refusal
 from channels.whatsapp import Template, template_for
 from models import Contact, InboundMessage, Outbox, utcnow
 from models.message import FREEFORM, PENDING, SMS_FALLBACK, TEMPLATE
@@ -96,6 +97,9 @@ def _to_sms(runtime: Any, row: Outbox) -> str | None:
     if provider is None:
         return (f"not sent: WhatsApp's 24-hour window is closed, no approved template for {row.kind} "
                 f"(whatsapp.templates) and no SMS provider (sms.provider) to send it instead")
+    refusal = sms_refusal(row.recipient, runtime.settings.sms.allowed_regions)
+    if refusal is not None:  # the SMS policy holds for the fallback too (docs/hostile-input.md)
+        return f"not sent: WhatsApp's 24-hour window is closed and {row.recipient} gets no SMS ({refusal})"
     log.info("outbox %s: WhatsApp window closed; sending by SMS through %s", row.id, provider)
     row.channel, row.medium, row.sender, row.path = provider, "sms", None, SMS_FALLBACK
     return None
