@@ -181,7 +181,8 @@ def main() -> int:
     standin.fail_share(args.fail_share, (429, 500), seed=args.seed)
     web_port, smtp_port = free_port(), free_port()
     public_url = f"http://127.0.0.1:{web_port}"
-    env = {**os.environ, "DATABASE_URL": postgres.url, "REDIS_URL": redis.url, "SECRET_KEY": "faults",
+    env = {**os.environ, "DATABASE_URL": postgres.url, "REDIS_URL": redis.url,
+           "SECRET_KEY": "faults-bench-secret-key-of-32-chars+",
            "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN, "SAMBAT_PUBLIC_URL": public_url,
            "SAMBAT_TWILIO_FROM": CITY_NUMBER, "SAMBAT_TWILIO_API_BASE_URL": standin.base_url,
            "SAMBAT_SEND_TIMEOUT": "5", "PYTHONPATH": str(app_dir),

@@ -169,7 +169,8 @@ def run(args: argparse.Namespace, services: Services, base_url: str) -> str:
     from gateway.settings import load_settings
 
     environ = {**os.environ, "DATABASE_URL": services.database_url, "REDIS_URL": services.redis_url,
-               "SECRET_KEY": "bench", "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+               "SECRET_KEY": "bench-secret-key-at-least-32-characters",
+               "TWILIO_ACCOUNT_SID": ACCOUNT_SID, "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
                "SAMBAT_PUBLIC_URL": "http://127.0.0.1:1", "SAMBAT_TWILIO_FROM": CITY_NUMBER,
                "SAMBAT_TWILIO_API_BASE_URL": base_url}
     app_dir = Path(os.environ.get("SAMBAT_BENCH_APP_DIR") or ROOT)  # the measured revision's own config.yaml
