@@ -37,7 +37,15 @@ from models.message import CLAIMED, DEAD, PENDING, RETRY
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(seconds=30)  # leave fresh rows to the job that was enqueued for them
-CLAIM_TIMEOUT = timedelta(minutes=5)  # a send that has not finished by then died with its worker
+CLAIM_MARGIN = timedelta(seconds=30)  # past the job timeouts before a claim counts as its worker's death
+
+
+def claim_timeout(runtime: Runtime) -> timedelta:
+    """How long a claimed send may stay without an outcome: its job (a send, or the processing job that sends
+    the ticket reply itself) is stopped at its timeout (jobs.timeouts), so a claim older than the longer of the
+    two plus a margin died with its worker. The send is then asked about at the provider before any new try."""
+    jobs = runtime.settings.jobs
+    return timedelta(seconds=max(jobs.timeout("send_outbound"), jobs.timeout("process_inbound"))) + CLAIM_MARGIN
 BATCH = 500
 
 
@@ -62,7 +70,7 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
         # stopped before recording its id, the callbacks were refused): unsure since the claim, so the provider is
         # asked before it is sent again; claimed jobs.max_attempts times, it is dead.
         stale = ((Outbox.status == CLAIMED) & Outbox.provider_message_id.is_(None)
-                 & (Outbox.status_updated_at < now - CLAIM_TIMEOUT))
+                 & (Outbox.status_updated_at < now - claim_timeout(runtime)))
         unsure = func.coalesce(Outbox.unsure_since, Outbox.status_updated_at)
         result.dead = session.execute(
             update(Outbox).where(stale, Outbox.attempts >= max_sends(runtime))

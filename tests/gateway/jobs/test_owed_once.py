@@ -15,7 +15,7 @@ from gateway.complaints.intake import file_complaint
 from gateway.jobs import dead, inbound
 from gateway.jobs.inbound import begin_attempt, process_inbound
 from gateway.jobs.queue import EmbeddedQueue, RQQueue
-from gateway.jobs.scheduler import CLAIM_TIMEOUT, sweep_once
+from gateway.jobs.scheduler import claim_timeout, sweep_once
 from gateway.runtime import DEFAULT, HIGH, SEND_OUTBOUND, job_id
 from gateway.settings import ConfigError, load_settings
 from models import Complaint, Contact, InboundMessage, Outbox, utcnow
@@ -166,7 +166,7 @@ def test_a_send_whose_workers_keep_dying_is_dead(stack: Stack) -> None:
     with stack.runtime.db.session() as session:
         row = session.get(Outbox, outbox_id)
         row.status, row.attempts = "claimed", stack.runtime.settings.jobs.max_attempts
-        row.status_updated_at = utcnow() - CLAIM_TIMEOUT - timedelta(seconds=1)
+        row.status_updated_at = utcnow() - claim_timeout(stack.runtime) - timedelta(seconds=1)
         session.commit()
 
     result = sweep_once(stack.runtime)

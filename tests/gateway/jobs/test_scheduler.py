@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
-from gateway.jobs.scheduler import CLAIM_TIMEOUT, sweep_once
+from gateway.jobs.scheduler import claim_timeout, sweep_once
 from models import InboundMessage, Outbox, utcnow
 from tests.channels.test_twilio import SMS_PATH, _outbox_row, form
 from tests.channels.twilio_payloads import SMS
@@ -41,7 +41,8 @@ def test_a_message_whose_job_was_lost_is_processed_after_all(stack: Stack, twili
 def test_a_send_whose_worker_died_is_retried(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
     outbox_id = _outbox_row(stack, sid=None, status="claimed")
     with stack.runtime.db.session() as session:
-        session.get(Outbox, outbox_id).status_updated_at = utcnow() - CLAIM_TIMEOUT - timedelta(seconds=1)
+        stale = utcnow() - claim_timeout(stack.runtime) - timedelta(seconds=1)
+        session.get(Outbox, outbox_id).status_updated_at = stale
         session.commit()
 
     result = sweep_once(stack.runtime)

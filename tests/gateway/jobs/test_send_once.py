@@ -21,7 +21,7 @@ from channels.twilio import TwilioSender
 from gateway.complaints.outbox import add_message
 from gateway.jobs import outbox as outbox_jobs
 from gateway.jobs.outbox import check, deliver
-from gateway.jobs.scheduler import CLAIM_TIMEOUT, sweep_once
+from gateway.jobs.scheduler import claim_timeout, sweep_once
 from models import Contact, InboundMessage, Outbox, utcnow
 from tests.conftest import ACCOUNT_SID, AUTH_TOKEN, CITY_NUMBER, Stack
 from tests.support.android_sms_standin import PASSWORD, USERNAME, AndroidSmsStandIn
@@ -66,7 +66,7 @@ def lose_the_record(stack: Stack, outbox_id: int, monkeypatch: pytest.MonkeyPatc
     with stack.runtime.db.session() as session:
         row = session.get(Outbox, outbox_id)
         assert (row.status, row.provider_message_id) == ("claimed", None)
-        row.status_updated_at = utcnow() - CLAIM_TIMEOUT - timedelta(seconds=1)
+        row.status_updated_at = utcnow() - claim_timeout(stack.runtime) - timedelta(seconds=1)
         session.commit()
 
 
@@ -100,7 +100,7 @@ def test_a_send_twilio_never_got_is_sent(stack: Stack, twilio_standin) -> None: 
     with stack.runtime.db.session() as session:  # claimed by a worker that stopped before it reached Twilio
         row = session.get(Outbox, outbox_id)
         row.status, row.attempts = "claimed", 1
-        row.status_updated_at = utcnow() - CLAIM_TIMEOUT - timedelta(seconds=1)
+        row.status_updated_at = utcnow() - claim_timeout(stack.runtime) - timedelta(seconds=1)
         session.commit()
 
     assert sweep_once(stack.runtime).reclaimed == 1
