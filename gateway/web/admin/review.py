@@ -159,7 +159,9 @@ def _where(event: StatusEvent) -> str:
     if event.to_status == "merged":
         return "digabung" + (f" ({event.note.split(';')[0].removeprefix('Digabung dengan ')})" if event.note else "")
     if event.to_status == "rejected":
-        return "ditolak" + (" (dibalas)" if event.note else " (tanpa balasan)")
+        # A silent rejection keeps its reason as the note (CEK gives it); a rejection with a reply keeps the reply.
+        silent = not event.note or event.note in REJECT_REASONS.values()
+        return "ditolak" + (" (tanpa balasan)" if silent else " (dibalas)")
     return event.to_status
 
 

@@ -164,7 +164,7 @@ def _runtime(pg: PrivatePostgres, redis: PrivateRedis, queue: Any = None) -> Run
 
 
 def _env(pg: PrivatePostgres, redis: PrivateRedis, **extra: str) -> dict[str, str]:
-    return clean_env(DATABASE_URL=pg.url, REDIS_URL=redis.url, SECRET_KEY="test-secret",
+    return clean_env(DATABASE_URL=pg.url, REDIS_URL=redis.url, SECRET_KEY="test-secret-key-of-at-least-32-characters",
                      SAMBAT_SMS_PROVIDER="console", PYTHONPATH=str(ROOT), **extra)
 
 

@@ -11,13 +11,14 @@ import os
 import subprocess
 import sys
 import textwrap
-import types
 from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
-from models import Device, utcnow
+from models import Device, Outbox, utcnow
+from models.message import DEAD
 from tests.conftest import ROOT, Stack, make_settings
 from tests.gateway.jobs.test_inbound import CITIZEN, text_in
 from tests.support.twilio_standin import TwilioStandIn
@@ -97,13 +98,17 @@ def test_android_phones_last_seen_age(stack: Stack) -> None:
     assert 600 <= age < 660
 
 
-def test_parts_from_other_versions_appear_when_present(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
-    spool = types.ModuleType("gateway.jobs.spool")
-    spool.depth = lambda runtime: 7  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "gateway.jobs.spool", spool)
+def test_spool_depth_and_dead_jobs(stack: Stack, twilio_standin: TwilioStandIn) -> None:
+    """The spool's depth (docs/spool.md) and the dead messages and sends (console: Gagal) are scraped."""
     found = scrape(stack)
-    assert value(found, "sambat_spool_depth") == 7
-    assert ("sambat_dead_jobs", ()) not in found  # not in this version: left out, not reported as 0
+    assert value(found, "sambat_spool_depth") == 0 and value(found, "sambat_dead_jobs") == 0
+    text_in(stack, "lampu PJU mati di jalan Danau Toba")
+    stack.work()
+    with stack.runtime.db.session() as session:
+        row = session.scalar(select(Outbox))
+        row.status, row.last_error = DEAD, "given up"
+        session.commit()
+    assert value(scrape(stack), "sambat_dead_jobs") == 1
 
 
 def test_an_unreachable_database_is_reported_not_raised(twilio_standin: TwilioStandIn) -> None:
@@ -139,7 +144,7 @@ def test_who_may_read_metrics(sqlite_url: str, token: str | None, environ: dict,
     from gateway.jobs.queue import EmbeddedQueue
     from gateway.settings import load_settings
 
-    variables = {"DATABASE_URL": sqlite_url, "SECRET_KEY": "test-secret"}
+    variables = {"DATABASE_URL": sqlite_url, "SECRET_KEY": "test-secret-key-of-at-least-32-characters"}
     if token:
         variables["SAMBAT_METRICS_TOKEN"] = token  # from the environment only, like every secret
     settings = load_settings(environ=variables, config_path=str(ROOT / "config.yaml"))

@@ -74,7 +74,7 @@ def test_privacy_words_come_from_config_yaml(sqlite_url: str, tmp_path: Path) ->
     shipped = re.sub(r"^public:\n(?:(?:  .*)?\n)*?(?=\S)", "", shipped, flags=re.MULTILINE)
     config.write_text(shipped + "\npublic:\n  privacy:\n"
                       "    id: {summary: \"Ringkas kota.\", page: \"Satu.\\n\\nDua.\"}\n", encoding="utf-8")
-    settings = load_settings(environ={"DATABASE_URL": sqlite_url, "SECRET_KEY": "x"}, config_path=str(config))
+    settings = load_settings(environ={"DATABASE_URL": sqlite_url, "SECRET_KEY": "x" * 40}, config_path=str(config))
     assert settings.public.privacy["id"] == words["id"]
     assert settings.public.privacy["en"] == DEFAULT_PRIVACY["en"]  # a language left out keeps Sambat's words
     app = create_app(settings, queue=EmbeddedQueue(), start_embedded=False)
