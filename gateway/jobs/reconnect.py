@@ -48,6 +48,9 @@ def service_unavailable(error: BaseException) -> str | None:
     return None
 
 
+SETTLE = 5.0  # seconds after a service is back during which a new failure still belongs to the same outage
+
+
 class Outage:
     """One service's outage, as one process sees it: logged once when it starts and once when it ends."""
 
@@ -56,6 +59,7 @@ class Outage:
         self.log = logger or log
         self.since: float | None = None
         self.failures = 0
+        self._back: tuple[float, float] | None = None  # (when it came back, when that outage began)
         self._lock = threading.Lock()
 
     @property
@@ -68,7 +72,13 @@ class Outage:
             self.failures += 1
             if self.since is not None:
                 return False
-            self.since = time.monotonic()
+            now = time.monotonic()
+            if self._back is not None and now - self._back[0] < SETTLE:
+                # A service still settling after its restart (it answered once, then refused again): the same
+                # outage, not a new one to log.
+                self.since = self._back[1]
+                return False
+            self.since = now
         lines = str(error).strip().splitlines()
         reason = error if isinstance(error, str) else f"{type(error).__name__}: {lines[0] if lines else ''}"
         self.log.warning("%s is unreachable (%s); %s", self.service, reason,
@@ -82,7 +92,9 @@ class Outage:
         with self._lock:
             if self.since is None:
                 return False
-            lasted, failures = time.monotonic() - self.since, self.failures
+            now = time.monotonic()
+            lasted, failures = now - self.since, self.failures
+            self._back = (now, self.since)
             self.since, self.failures = None, 0
         self.log.warning("%s is back after %.1f s (%s failed attempt(s))", self.service, lasted, failures)
         return True

@@ -135,6 +135,7 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 ],
                 "responses": {
                     "200": _ok("The complaint", complaint_ref),
+                    "400": _error("A query field holds a NUL character; error names the field"),
                     "401": _error("No API key, or not a valid one"),
                     "404": _error("Not a ticket code, a mistyped one (the check digit disagrees), or unknown"),
                     "429": _error("Too many requests from this API key"),
@@ -146,7 +147,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "type": "object", "required": ["kelurahan"], "properties": {"kelurahan": {
                         "type": "array", "items": {"type": "object", "required": ["key", "name", "kecamatan"],
                                                    "properties": {"key": {"type": "string"}, "name": {"type": "string"},
-                                                                  "kecamatan": {"type": "string"}}}}}})},
+                                                                  "kecamatan": {"type": "string"}}}}}}),
+                              "400": _error("A query field holds a NUL character; error names the field")},
             }},
             "/categories": {"get": {
                 "operationId": "listCategories", "summary": "Complaint categories (Open311 services)",
@@ -156,7 +158,8 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             "type": "object", "required": ["code", "name", "agency", "group"],
                             "properties": {"code": {"type": "string"},
                                            "name": {"type": "object", "additionalProperties": {"type": "string"}},
-                                           "agency": STRING_OR_NULL, "group": {"type": "string"}}}}}})},
+                                           "agency": STRING_OR_NULL, "group": {"type": "string"}}}}}}),
+                              "400": _error("A query field holds a NUL character; error names the field")},
             }},
         },
     }
