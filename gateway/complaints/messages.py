@@ -18,13 +18,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gateway.complaints import commands, followups
-from gateway.complaints.cleaning import strip_controls
 from gateway.complaints.intake import file_complaint, filed_by, identity_contact, sharing, ticket_values
 from gateway.complaints.media import attach_media
 from gateway.complaints.replies import MAX_SEGMENTS, render, status_text
 from gateway.complaints.status import add_parts, resume_updates, stop_updates
 from gateway.runtime import Runtime
-from models import Complaint, ComplaintMerge, Contact, InboundMessage, StatusEvent, utcnow
+from models import Complaint, ComplaintMerge, Contact, InboundMessage, utcnow
 from models.complaint import MERGED
 from models.tickets import format_ticket_code, parse_ticket_code
 
@@ -217,13 +216,7 @@ def _info(session: Session, reply: _Reply, message: InboundMessage, contact: Con
 def _add_to(session: Session, reply: _Reply, message: InboundMessage, complaint: Complaint, text: str,
             template: str = "info_added") -> None:
     """Record the citizen's addition to their complaint (text, photos, a place) and thank them."""
-    session.add(StatusEvent(
-        complaint_id=complaint.id, kind="citizen_info", from_status=complaint.status, to_status=complaint.status,
-        agency_code=complaint.agency_code, actor="citizen", note=strip_controls(text) or "(lampiran)",
-        inbound_message_id=message.id,
-    ))
-    message.complaint_id = complaint.id
-    complaint.updated_at = utcnow()
+    followups.note(session, message, complaint, text)
     reply(template, complaint=complaint, **ticket_values(complaint))
 
 
