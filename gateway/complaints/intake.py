@@ -290,7 +290,7 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
         routing.update(agency=agency_code, review_reason=NO_USER)
         agency_code = None
     complaint = Complaint(
-        ticket_code=_unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
+        ticket_code=unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
         contact_id=contact.id if contact is not None else None, inbound_message_id=message.id, status=NEW,
         routing=routing, category=details.category, kelurahan=details.kelurahan, address=details.address,
         latitude=details.latitude, longitude=details.longitude,
@@ -355,7 +355,8 @@ def agency_accepts(session: Session, code: str) -> bool:
     return agency is not None and agency.active
 
 
-def _unused_ticket_code(session: Session) -> str:
+def unused_ticket_code(session: Session) -> str:
+    """A new ticket code no complaint in the database has yet (codes are random, so two can meet)."""
     for _ in range(10):
         code = new_ticket_code()
         if session.scalar(select(Complaint.id).where(Complaint.ticket_code == code)) is None:

@@ -18,7 +18,7 @@ from gateway.runtime import sync_agencies
 from gateway.web.auth import create_user
 from models import Complaint, Contact, StatusEvent
 from models.complaint import ASSIGNED, NEW
-from models.tickets import new_ticket_code
+from gateway.complaints.intake import unused_ticket_code
 from tests.channels.test_twilio import SMS_PATH, form
 from tests.channels.twilio_payloads import SMS
 from tests.conftest import Stack, post_twilio
@@ -72,7 +72,7 @@ class Admin:
         """A complaint put straight in the database (role tests need many, fast), with its events."""
         with self.stack.runtime.db.session() as session:
             contact = _contact(session, phone, email) if phone or email else None
-            complaint = Complaint(ticket_code=new_ticket_code(), text=text, channel="twilio", medium="sms",
+            complaint = Complaint(ticket_code=unused_ticket_code(session), text=text, channel="twilio", medium="sms",
                                   contact_id=contact.id if contact else None, agency_code=agency,
                                   status=ASSIGNED if agency else NEW, routing={
                                       "agency": agency, "confidence": 0.4, "matched": ["jalan rusak"],

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from models import Assignment, Complaint, Database, StatusEvent
 from models.complaint import ASSIGNED, NEW
-from models.tickets import new_ticket_code
+from gateway.complaints.intake import unused_ticket_code
 from tests.support.live import Up
 
 DAY = timedelta(days=1)
@@ -27,7 +27,7 @@ def _fill(url: str) -> None:
         for agency, count in (("DISHUB", 30), ("DLH", 14), ("DPUPRPKP", 6)):
             for n in range(count):
                 assigned = now - (n * 11 + 2) * DAY
-                complaint = Complaint(ticket_code=new_ticket_code(), text="uji", channel="twilio", medium="sms",
+                complaint = Complaint(ticket_code=unused_ticket_code(session), text="uji", channel="twilio", medium="sms",
                                       agency_code=agency, status=ASSIGNED, created_at=assigned)
                 session.add(complaint)
                 session.flush()
@@ -42,7 +42,7 @@ def _fill(url: str) -> None:
                     acknowledged_at=assigned + timedelta(hours=5 + n), resolved_at=resolved,
                     ended_at=resolved, outcome="resolved" if resolved else None))
         for hours in (50, 3):
-            session.add(Complaint(ticket_code=new_ticket_code(), text="uji", channel="twilio", medium="sms",
+            session.add(Complaint(ticket_code=unused_ticket_code(session), text="uji", channel="twilio", medium="sms",
                                   status=NEW, created_at=now - timedelta(hours=hours)))
         session.commit()
         assert session.scalar(select(Assignment.id).limit(1)) is not None

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from models import Complaint, StatusEvent, utcnow
 from models.complaint import ASSIGNED, NEW
-from models.tickets import new_ticket_code
+from gateway.complaints.intake import unused_ticket_code
 from tests.gateway.web.admin.test_console_browser import _add_user, _login, _shot
 from tests.support.live import Up
 
@@ -32,7 +32,7 @@ def _queue(url: str) -> None:
         for n in range(COUNT):
             first = "DISHUB" if n % 5 == 0 else "DPUPRPKP"
             rows.append(Complaint(
-                ticket_code=new_ticket_code(), text=f"aduan warga nomor {n}", channel="twilio",
+                ticket_code=unused_ticket_code(session), text=f"aduan warga nomor {n}", channel="twilio",
                 medium="web" if n % 10 == 0 else "sms", status=NEW, created_at=start + timedelta(hours=n),
                 routing={"agency": None, "confidence": 0.4, "matched": ["x"], "candidates": [
                     {"agency": first, "score": 2.0, "matched": ["x"]},
