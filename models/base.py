@@ -10,6 +10,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -28,6 +30,11 @@ NAMING_CONVENTION = {
 }
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def upsert_insert(dialect: str) -> Callable[..., Any]:
+    """The dialect's own ``insert`` (PostgreSQL or SQLite), the one with ``on_conflict_do_nothing``/``_update``."""
+    return postgresql_insert if dialect == "postgresql" else sqlite_insert
 
 
 def utcnow() -> datetime:

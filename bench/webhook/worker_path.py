@@ -49,7 +49,7 @@ class Counts:
     def __init__(self) -> None:
         self.redis_commands = self.redis_trips = self.sql = self.commits = 0
 
-    def install(self, engine) -> None:  # noqa: ANN001
+    def install(self, engine, show_sql: bool = False) -> None:  # noqa: ANN001
         import redis.connection
         from sqlalchemy import event
 
@@ -76,6 +76,9 @@ class Counts:
         redis.connection.Connection.send_packed_command = counted_send
         event.listen(engine, "before_cursor_execute", lambda *a: setattr(counts, "sql", counts.sql + 1))
         event.listen(engine, "commit", lambda *a: setattr(counts, "commits", counts.commits + 1))
+        if show_sql:  # each statement's first line, and each commit, as the worker sends them
+            event.listen(engine, "before_cursor_execute", lambda *a: print("SQL", " ".join(a[2].split())[:160]))
+            event.listen(engine, "commit", lambda *a: print("COMMIT"))
 
     def snapshot(self) -> tuple[int, int, int, int]:
         return self.redis_commands, self.redis_trips, self.sql, self.commits
@@ -127,6 +130,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--database", default="sambat_bench_worker")
     parser.add_argument("--profile", help="write a cProfile of the worker part here")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--show-sql", action="store_true", help="print every statement (use a small --count)")
     parser.add_argument("--baseline", default="main",
                         help="git revision measured first, in the same run, for the ratio ('' to skip)")
     parser.add_argument("--rq-worker", action="store_true",
@@ -189,7 +193,7 @@ def run(args: argparse.Namespace, services: Services, base_url: str) -> str:
             SimpleWorker(runtime.queue.ordered, connection=runtime.queue.connection).work(
                 burst=True, logging_level="WARNING")
     counts = Counts()
-    counts.install(runtime.db.engine)
+    counts.install(runtime.db.engine, show_sql=args.show_sql)
     chosen = SimpleWorker if args.rq_worker or worker_class is None else worker_class()
     worker = chosen(runtime.queue.ordered, connection=runtime.queue.connection)
     profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not waiting

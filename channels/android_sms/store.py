@@ -17,13 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from channels.android_sms.types import NAME, AndroidEvent, Incoming
 from channels.base import Media
 from channels.photos import PhotoError, Upload, clean_photo, store_photos
 from models import Device, utcnow
+from models.base import upsert_insert
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +48,7 @@ def record_device(runtime: Any, event: AndroidEvent) -> None:
               "last_sim_number": event.sim_number}
 
     def upsert(connection: Any) -> None:
-        dialect_insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
-        statement = dialect_insert(Device).values(**values)
+        statement = upsert_insert(connection.dialect.name)(Device).values(**values)
         connection.execute(statement.on_conflict_do_update(
             index_elements=["channel", "device_id"],
             set_={"last_seen_at": statement.excluded.last_seen_at, "last_event": statement.excluded.last_event,

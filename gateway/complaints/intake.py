@@ -27,12 +27,13 @@ from gateway.complaints.cleaning import strip_controls
 from gateway.complaints.deadlines import assign
 from gateway.complaints.outbox import NOT_SENT, add_message
 from gateway.complaints.replies import render
-from gateway.complaints.routing import route_complaint, staffed_agencies
+from gateway.complaints.routing import roster, route_complaint
 from gateway.complaints.status import change_status
 from gateway.observability import count_received
 from gateway.runtime import DEFAULT, HIGH, Runtime, job_id
 from models import Agency, Attachment, Complaint, Contact, Outbox, utcnow
 from models import InboundMessage as InboundRow
+from models.base import upsert_insert
 from models.complaint import NEW
 from models.message import MEDIA_PENDING, MediaFetch
 from models.tickets import format_ticket_code, new_ticket_code
@@ -179,20 +180,20 @@ def _identity(phone: str | None, email: str | None) -> tuple:  # noqa: ANN401 - 
 def identity_contact(session: Session, address: str) -> Contact:
     """Find or create the contact of one phone number (E.164) or one e-mail address alone, safe under races.
 
-    This is the contact a message from that address belongs to: the message itself proves the address.
+    This is the contact a message from that address belongs to: the message itself proves the address. A new
+    one is inserted in the caller's transaction with INSERT ... ON CONFLICT DO NOTHING RETURNING: a worker that
+    inserts the same identity at once waits for the other's commit, then reads its row.
     """
     phone, email = (None, address) if "@" in address else (address, None)
     found = _identity(phone, email)
     contact = session.scalar(select(Contact).where(*found))
     if contact is not None:
         return contact
-    with Session(session.get_bind()) as own:
-        own.add(Contact(phone=phone, email=email))
-        try:
-            own.commit()
-        except IntegrityError:  # another worker created it first
-            own.rollback()
-    contact = session.scalar(select(Contact).where(*found))
+    dialect = session.get_bind().dialect.name
+    contact = session.scalar(upsert_insert(dialect)(Contact).values(phone=phone, email=email)
+                             .on_conflict_do_nothing().returning(Contact))
+    if contact is None:  # another worker created it first
+        contact = session.scalar(select(Contact).where(*found))
     if contact is None:
         raise RuntimeError(f"could not create or find the contact for {address}")
     return contact
@@ -270,7 +271,8 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
     # Bounded work per message: the router reads at most the medium's intake.routed_chars (SMS 1,600, e-mail
     # 20,000); the whole text stays with the stored message.
     text = text[: runtime.settings.intake.routed_limit(message.medium)]
-    decision = route_complaint(session, runtime, text)
+    active, staffed = roster(session)
+    decision = route_complaint(session, runtime, text, active)
     evidence = ", ".join(decision.matched[:5]) or "no keyword matched"
     if decision.model is not None:
         similar = " ".join(f"{s.ref} -> {s.agency}" for s in decision.similar[:3])
@@ -282,8 +284,8 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
         # The super-admin deactivated this agency in the console: a person decides where it goes. The routing
         # keeps the router's choice (with review_reason "inactive").
         evidence, routing["agency"] = f"{evidence}; {decision.top} inactive", decision.top
-    hold = runtime.settings.admin.hold_without_users
-    staffed = staffed_agencies(session) if hold else None
+    if not runtime.settings.admin.hold_without_users:
+        staffed = None
     if agency_code is not None and staffed is not None and agency_code not in staffed:
         # Nobody can log in for this agency: it would never be read. A person decides (issue 15, point 10).
         evidence = f"{evidence}; {agency_code} has no active console user"

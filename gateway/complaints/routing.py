@@ -80,17 +80,29 @@ def staffed_agencies(session: Session) -> set[str]:
                                                               User.agency_code.is_not(None)).distinct()))
 
 
+def roster(session: Session) -> tuple[set[str], set[str]]:
+    """The active agencies, and those of them with at least one active agency admin, in one query."""
+    staffed = (select(User.id).where(User.agency_code == Agency.code, User.active.is_(True),
+                                     User.role == AGENCY_ADMIN).exists())
+    rows = session.execute(select(Agency.code, staffed).where(Agency.active.is_(True))).all()
+    return {code for code, _ in rows}, {code for code, has_user in rows if has_user}
+
+
 def unstaffed_agencies(session: Session) -> list[str]:
     """Active agencies nobody in the console works for: what goes there is read by no one."""
-    staffed = staffed_agencies(session)
-    return sorted(code for code in active_agencies(session) if code not in staffed)
+    active, staffed = roster(session)
+    return sorted(active - staffed)
 
 
-def route_complaint(session: Session, runtime: Runtime, text: str) -> LearnedDecision:
-    """Decide where a complaint goes: keywords alone, or with the city's model when it may decide."""
+def route_complaint(session: Session, runtime: Runtime, text: str, active: set[str] | None = None) -> LearnedDecision:
+    """Decide where a complaint goes: keywords alone, or with the city's model when it may decide.
+
+    ``active`` is the agencies that take complaints (read from the database when not given).
+    """
     settings: LearningSettings = runtime.settings.learning
     model = models.current(session, runtime) if settings.enabled else None
-    return decide(text, runtime.settings.routing, model, settings, active=active_agencies(session))
+    return decide(text, runtime.settings.routing, model, settings,
+                  active=active_agencies(session) if active is None else active)
 
 
 def newest_model(session: Session) -> RouterModel | None:

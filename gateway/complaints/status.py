@@ -47,7 +47,9 @@ def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_s
     event = StatusEvent(complaint_id=complaint.id, kind="status", from_status=None if opening else complaint.status,
                         to_status=to_status,
                         agency_code=complaint.agency_code, actor=actor, note=note)
-    complaint.status, complaint.updated_at = to_status, utcnow()
+    complaint.status = to_status
+    if not opening:  # a new complaint's first event is when it was filed: no UPDATE of the row just inserted
+        complaint.updated_at = utcnow()
     session.add(event)
     session.flush()
     if to_status in (ACKNOWLEDGED, RESOLVED):  # the agency took it: an example for the router to learn from

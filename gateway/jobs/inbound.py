@@ -19,8 +19,6 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import Insert, select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -35,6 +33,7 @@ from gateway.observability import count_received
 from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime, job_id
 from models import InboundMessage as InboundRow
 from models import Outbox, utcnow
+from models.base import upsert_insert
 from models.message import PENDING
 
 log = logging.getLogger(__name__)
@@ -48,14 +47,15 @@ def process_inbound(message_id: int) -> None:
     if not begin_attempt(runtime, message_id):
         return
     try:
-        replies = handle_inbound(runtime, message_id)
+        replies, has_media = _handle(runtime, message_id)
     except Exception as exc:  # rq's JobTimeoutException included: recorded, then rq records the failure too
         record_failure(runtime, message_id, exc)
         raise
     for outbox_id in replies:
         send_now(runtime, outbox_id)
-    for fetch_id in waiting(runtime, message_id):  # photos never hold up the ticket reply
-        runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT, job_id=job_id("media", fetch_id))
+    if has_media:  # photos never hold up the ticket reply
+        for fetch_id in waiting(runtime, message_id):
+            runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT, job_id=job_id("media", fetch_id))
 
 
 def send_now(runtime: Runtime, outbox_id: int) -> None:
@@ -75,18 +75,18 @@ def begin_attempt(runtime: Runtime, message_id: int) -> bool:
     now = utcnow()
     with runtime.db.session() as session:
         lease = now + timedelta(seconds=settings.jobs.timeout("process_inbound") + LEASE_MARGIN)
-        counted = session.execute(
+        attempts = session.execute(
             update(InboundRow)
             .where(InboundRow.id == message_id, InboundRow.processed_at.is_(None), InboundRow.dead_at.is_(None))
             .values(attempts=InboundRow.attempts + 1, next_attempt_at=lease)
-        ).rowcount
+            .returning(InboundRow.attempts)
+        ).scalar()
         session.commit()
-        if not counted:
-            row = session.get(InboundRow, message_id)
-            return row is not None and row.dead_at is None  # processed: a second run only hands on the replies
-        row = session.get(InboundRow, message_id)
-        if row.attempts <= settings.jobs.max_attempts:
+        if attempts is not None and attempts <= settings.jobs.max_attempts:
             return True
+        row = session.get(InboundRow, message_id)
+        if attempts is None:
+            return row is not None and row.dead_at is None  # processed: a second run only hands on the replies
         row.dead_at = now
         row.last_error = (f"stopped {row.attempts - 1} times without finishing (job timeout or worker killed)"
                           + (f"; last error: {row.last_error}" if row.last_error else ""))[:2000]
@@ -139,8 +139,9 @@ def _handle(runtime: Runtime, message_id: int) -> tuple[list[int], bool]:
             # contact: the complaint is filed, nothing is answered.
             contact = None if unproven(message) else contact_for(session, message.sender)
             try:
-                handle_message(session, runtime, message, contact)
+                # Marked first, so the message row is written once with its contact (one UPDATE, not two).
                 message.processed_at = utcnow()
+                handle_message(session, runtime, message, contact)
                 session.flush()
                 # The replies this run wrote are pending by construction: no query for them after the commit.
                 written = [row.id for row in session.info.get(WRITTEN, ())
@@ -209,9 +210,8 @@ def insert_once(dialect: str) -> Insert:
     Built once per dialect and executed with the values as parameters: building and cache-keying a
     statement with its values inline took more CPU than the round trip to the database.
     """
-    dialect_insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
     return (
-        dialect_insert(InboundRow)
+        upsert_insert(dialect)(InboundRow)
         .on_conflict_do_nothing(index_elements=["channel", "provider_message_id"])
         .returning(InboundRow.id)
     )

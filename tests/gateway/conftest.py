@@ -13,12 +13,12 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from gateway.complaints.intake import unused_ticket_code
 from gateway.complaints.status import change_status
 from gateway.runtime import sync_agencies
 from gateway.web.auth import create_user
 from models import Complaint, Contact, StatusEvent
 from models.complaint import ASSIGNED, NEW
-from gateway.complaints.intake import unused_ticket_code
 from tests.channels.test_twilio import SMS_PATH, form
 from tests.channels.twilio_payloads import SMS
 from tests.conftest import Stack, post_twilio

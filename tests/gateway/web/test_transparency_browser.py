@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from gateway.complaints.intake import unused_ticket_code
 from models import Assignment, Complaint, Database, StatusEvent
 from models.complaint import ASSIGNED, NEW
-from gateway.complaints.intake import unused_ticket_code
 from tests.support.live import Up
 
 DAY = timedelta(days=1)
@@ -27,8 +27,8 @@ def _fill(url: str) -> None:
         for agency, count in (("DISHUB", 30), ("DLH", 14), ("DPUPRPKP", 6)):
             for n in range(count):
                 assigned = now - (n * 11 + 2) * DAY
-                complaint = Complaint(ticket_code=unused_ticket_code(session), text="uji", channel="twilio", medium="sms",
-                                      agency_code=agency, status=ASSIGNED, created_at=assigned)
+                complaint = Complaint(ticket_code=unused_ticket_code(session), text="uji", channel="twilio",
+                                      medium="sms", agency_code=agency, status=ASSIGNED, created_at=assigned)
                 session.add(complaint)
                 session.flush()
                 event = StatusEvent(complaint_id=complaint.id, kind="status", from_status=NEW, to_status=ASSIGNED,

@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session
 
+from gateway.complaints.intake import unused_ticket_code
 from models import Complaint, StatusEvent, utcnow
 from models.complaint import ASSIGNED, NEW
-from gateway.complaints.intake import unused_ticket_code
 from tests.gateway.web.admin.test_console_browser import _add_user, _login, _shot
 from tests.support.live import Up
 

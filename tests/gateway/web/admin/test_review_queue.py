@@ -13,10 +13,10 @@ import pytest
 from sqlalchemy import select
 
 from gateway.complaints.deadlines import open_assignment
+from gateway.complaints.intake import unused_ticket_code
 from models import AuditEntry, Complaint, ComplaintMerge, Outbox, RoutingExample, StatusEvent, utcnow
 from models.complaint import ASSIGNED, MERGED, NEW, REJECTED
 from models.learning import ASSIGNMENT
-from gateway.complaints.intake import unused_ticket_code
 from models.tickets import format_ticket_code
 from tests.gateway.conftest import CITIZEN, SUPER, Admin, sms_complaint, sms_to
 
@@ -34,8 +34,8 @@ def many(admin: Admin, count: int, **fields: Any) -> list[int]:
             routing = {"agency": None, "confidence": 0.4, "matched": [],
                        "candidates": [{"agency": first, "score": 2.0, "matched": ["jalan"]}] if first else []}
             values = {"text": f"aduan nomor {n}", "medium": "sms", **fields}
-            complaint = Complaint(ticket_code=unused_ticket_code(session), channel="twilio", status=NEW, routing=routing,
-                                  created_at=start + timedelta(hours=n), **values)
+            complaint = Complaint(ticket_code=unused_ticket_code(session), channel="twilio", status=NEW,
+                                  routing=routing, created_at=start + timedelta(hours=n), **values)
             session.add(complaint)
             rows.append(complaint)
         session.flush()
