@@ -21,7 +21,6 @@ import hmac
 import ipaddress
 import logging
 from collections.abc import Callable, Iterator
-from importlib import import_module
 from typing import Any
 
 from flask import Blueprint, Response, current_app, request
@@ -38,8 +37,6 @@ log = logging.getLogger(__name__)
 bp = Blueprint("metrics", __name__)
 
 # Parts other branches add; read when this version has them (module, function taking the runtime).
-OPTIONAL_GAUGES: dict[str, tuple[str, str, str]] = {}  # name: (module, function of the runtime, help)
-
 
 @bp.get("/metrics")
 def metrics() -> Response:
@@ -107,7 +104,6 @@ class StateCollector:
             up.add_metric([name], 1)
             yield from families
         yield up
-        yield from self._optional(GaugeMetricFamily)
 
     def _queue(self, gauge: Callable[..., Any]) -> Iterator[Any]:
         queue = self.runtime.queue
@@ -147,19 +143,6 @@ class StateCollector:
         for channel, device_id, last_seen in devices:
             silence.add_metric([channel, device_id], max(0.0, (now - last_seen).total_seconds()))
         yield silence
-
-    def _optional(self, gauge: Callable[..., Any]) -> Iterator[Any]:
-        for name, (module_name, function_name, documentation) in OPTIONAL_GAUGES.items():
-            try:
-                read = getattr(import_module(module_name), function_name)
-            except (ImportError, AttributeError):
-                continue  # not in this version
-            try:
-                value = read(self.runtime)
-            except Exception as exc:  # noqa: BLE001
-                log.warning("metrics: %s unreadable: %s: %s", name, type(exc).__name__, exc)
-                continue
-            yield gauge(name, documentation, value=value)
         spool = spool_depth(self.runtime)  # None: Redis unreadable (sambat_dependency_up says so)
         if spool is not None:
             yield gauge("sambat_spool_depth", "Messages accepted while the database was unreachable, waiting to be "
