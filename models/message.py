@@ -111,6 +111,9 @@ class Outbox(Base):
     # unknown: the worker stopped, the answer timed out): before sending again, the provider is asked (migration
     # 0012). NULL when every earlier attempt is known to have failed.
     unsure_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Refusals of the provider's "too many requests" (HTTP 429): it took nothing, so they are not failed attempts
+    # until outbox.max_throttled of them; they still make the wait before the next try grow (migration 0017).
+    throttled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Outbox {self.id} {self.kind} {self.status} to {self.recipient}>"

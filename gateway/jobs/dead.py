@@ -75,7 +75,7 @@ def retry(runtime: Runtime, kind: str, row_id: int) -> bool:
         elif kind == SEND:
             changed = session.execute(
                 update(Outbox).where(Outbox.id == row_id, Outbox.status == DEAD)
-                .values(status=RETRY, attempts=0, next_attempt_at=utcnow(), status_updated_at=utcnow())
+                .values(status=RETRY, attempts=0, throttled=0, next_attempt_at=utcnow(), status_updated_at=utcnow())
             ).rowcount
         else:
             raise ValueError(f"not a kind of dead work: {kind!r} (one of {', '.join(KINDS)})")

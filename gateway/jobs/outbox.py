@@ -34,6 +34,7 @@ from channels.base import (
     SendError,
     SendResult,
     StatusReport,
+    Throttled,
     WindowClosed,
 )
 from gateway.complaints.status import stop_updates
@@ -199,9 +200,13 @@ def _record_failure(session: Session, runtime: Runtime, row: Outbox, exc: SendEr
         contact = session.get(Contact, row.contact_id)
         if contact:
             stop_updates(contact)
+    if isinstance(exc, Throttled) and row.throttled < settings.outbox.max_throttled:
+        # "Too many requests": the provider took nothing. Not a failed attempt (up to outbox.max_throttled of
+        # them), but the wait before the next try grows with each, as for a failure.
+        row.attempts, row.throttled = row.attempts - 1, row.throttled + 1
     if exc.retryable and row.attempts < max_sends(runtime):
         backoff = settings.outbox.retry_backoff
-        delay = backoff[min(row.attempts - 1, len(backoff) - 1)]
+        delay = backoff[min(row.attempts + row.throttled - 1, len(backoff) - 1)]
         row.status, row.next_attempt_at = RETRY, utcnow() + timedelta(seconds=delay)
         log.warning("outbox %s: %s; retry %s in %ss", row.id, exc, row.attempts, delay)
     elif exc.retryable:

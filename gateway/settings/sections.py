@@ -77,11 +77,18 @@ class OutboxSettings(Section):
     send_timeout: Number = setting(10.0, env="SAMBAT_SEND_TIMEOUT", description="seconds one provider call may take")
     reconcile_after: Number = setting(600.0, description="seconds a sent message may stay non-final before its "
                                       "provider is asked for its state")
+    max_throttled: Whole = setting(20, description="a provider's 'too many requests' refusals of one message not "
+                                   "counted as failed sends")
 
     @field_validator("max_attempts")
     @classmethod
     def _attempts(cls, value: int) -> int:
         return whole(value, 1)
+
+    @field_validator("max_throttled")
+    @classmethod
+    def _throttled(cls, value: int) -> int:
+        return whole(value, 0)
 
     @field_validator("reconcile_after")
     @classmethod

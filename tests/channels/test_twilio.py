@@ -263,6 +263,7 @@ class Outgoing:
     error_code: str | None = None
     retried: bool = False
     opted_out: bool = False
+    counted: bool = True  # a failed attempt (a "too many requests" is not: the provider took nothing)
 
 
 OUTGOING = [
@@ -270,7 +271,7 @@ OUTGOING = [
     Outgoing("invalid To 21211", {"status": 400, "code": 21211}, "failed", "21211"),
     Outgoing("landline 21614", {"status": 400, "code": 21614}, "failed", "21614"),
     Outgoing("unsubscribed 21610", {"status": 400, "code": 21610}, "failed", "21610", opted_out=True),
-    Outgoing("HTTP 429", {"status": 429, "code": 20429}, "retry", "20429", retried=True),
+    Outgoing("HTTP 429", {"status": 429, "code": 20429}, "retry", "20429", retried=True, counted=False),
     Outgoing("HTTP 500", {"status": 500}, "retry", "20500", retried=True),
     Outgoing("timeout", {"status": 201, "delay": 3.0}, "retry", retried=True),
     Outgoing("other 400", {"status": 400, "code": 21620}, "failed", "21620"),
@@ -295,7 +296,7 @@ def test_outgoing(stack: Stack, twilio_standin, case: Outgoing) -> None:  # noqa
     with stack.runtime.db.session() as session:
         row = session.get(Outbox, outbox_id)
         assert row.status == case.status, row.last_error
-        assert row.attempts == 1
+        assert (row.attempts, row.throttled) == ((1, 0) if case.counted else (0, 1))
         assert row.error_code == case.error_code
         assert (row.status == "retry" and row.next_attempt_at is not None) == case.retried
         if case.status == "queued":

@@ -184,6 +184,7 @@ def test_retryable_send_failures_end_dead(stack: Stack, twilio_standin) -> None:
     assert deliver(stack.runtime, outbox_id) == "failed"
     other = reply_row(stack, key="reply:2")
     twilio_standin.fail_next(status=429, times=10)
+    stack.runtime.settings = stack.runtime.settings.with_overrides(outbox__max_throttled=0)  # 429s count at once
     for _ in range(max_sends(stack.runtime)):
         with stack.runtime.db.session() as session:
             session.get(Outbox, other).next_attempt_at = None
@@ -355,3 +356,50 @@ def test_an_unknown_setting_is_explained() -> None:
         assert "jobs.max_attempts" in str(raised.value)
     finally:
         path.unlink()
+
+
+def test_too_many_requests_is_not_a_failed_send_until_outbox_max_throttled(stack: Stack,  # noqa: ANN001
+                                                                           twilio_standin) -> None:
+    """A 429 took nothing: up to outbox.max_throttled of them leave the attempts alone (the wait still grows),
+    so a provider that slows us down never kills a reply that 30% refusals would have killed after 5 tries."""
+    from gateway.jobs.outbox import deliver, max_sends
+
+    stack.runtime.settings = stack.runtime.settings.with_overrides(outbox__max_throttled=8,
+                                                                   outbox__retry_backoff=(1, 2, 4, 8))
+    outbox_id = reply_row(stack)
+    twilio_standin.fail_next(status=429, times=8 + max_sends(stack.runtime))
+    waits = []
+    for _ in range(8):
+        before = utcnow()
+        assert deliver(stack.runtime, outbox_id) == "retry"
+        row = row_of(stack, outbox_id)
+        waits.append(round((row.next_attempt_at - before).total_seconds()))
+        with stack.runtime.db.session() as session:
+            session.get(Outbox, outbox_id).next_attempt_at = None
+            session.commit()
+    row = row_of(stack, outbox_id)
+    assert (row.status, row.attempts, row.throttled) == ("retry", 0, 8)
+    assert waits == [1, 2, 4, 8, 8, 8, 8, 8]  # the backoff grows with the refusals
+    for _ in range(max_sends(stack.runtime)):  # past max_throttled, a 429 is a failed attempt like any other
+        deliver(stack.runtime, outbox_id)
+        with stack.runtime.db.session() as session:
+            session.get(Outbox, outbox_id).next_attempt_at = None
+            session.commit()
+    row = row_of(stack, outbox_id)
+    assert (row.status, row.attempts, row.throttled) == ("dead", max_sends(stack.runtime), 8)
+    assert len(twilio_standin.requests) == 8 + max_sends(stack.runtime)  # never a List: a 429 leaves no doubt
+
+
+def test_a_429_then_an_accepted_send_sends_once(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
+    from gateway.jobs.outbox import deliver
+
+    outbox_id = reply_row(stack)
+    twilio_standin.fail_next(status=429, times=2)
+    for _ in range(3):
+        with stack.runtime.db.session() as session:
+            session.get(Outbox, outbox_id).next_attempt_at = None
+            session.commit()
+        deliver(stack.runtime, outbox_id)
+    row = row_of(stack, outbox_id)
+    assert (row.status, row.attempts, row.throttled) == ("queued", 1, 2)
+    assert len(twilio_standin.messages_sent()) == 1
