@@ -169,14 +169,14 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
     The row is written with one INSERT ... ON CONFLICT DO NOTHING in autocommit mode: committed when
     the statement returns, one round trip, and safe to repeat if the connection drops on the way.
     """
-    values = {
+    values = storable({  # every field a provider wrote: a NUL anywhere (an id, a pin's label) is made storable
         "channel": message.channel, "medium": message.medium, "provider_message_id": message.provider_message_id,
-        "sender": message.sender, "recipient": message.recipient, "body": storable(message.text),
+        "sender": message.sender, "recipient": message.recipient, "body": message.text,
         "device_id": message.device_id, "sim_number": message.sim_number,
         "media": [{"url": m.url, "content_type": m.content_type} for m in message.media],
-        "raw": storable(message.raw), "received_at": message.received_at or utcnow(), "automated": message.automated,
+        "raw": message.raw, "received_at": message.received_at or utcnow(), "automated": message.automated,
         "location": message.location.to_dict() if message.location else None,
-    }
+    })
 
     def store(connection: Connection) -> tuple[int, bool, bool]:
         new_id = connection.execute(insert_once(connection.dialect.name), values).scalar()
@@ -185,7 +185,7 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         existing = connection.execute(
             select(InboundRow.id, InboundRow.processed_at).where(
                 InboundRow.channel == message.channel,
-                InboundRow.provider_message_id == message.provider_message_id,
+                InboundRow.provider_message_id == values["provider_message_id"],
             )
         ).one()
         return existing.id, False, existing.processed_at is not None
