@@ -20,6 +20,7 @@ from gateway.web.form.blueprint import bp
 from gateway.web.form.forms import FIELD_NAMES, ComplaintForm
 from gateway.web.form.texts import current_language, error_text, texts
 from gateway.web.limiter import form_limit, limiter
+from gateway.web.security import BadInput
 from models.tickets import format_ticket_code
 
 log = logging.getLogger(__name__)
@@ -135,11 +136,16 @@ def privacy() -> Any:
 def _too_many(error: TooManyRequests) -> Any:
     language = current_language(_runtime().settings.default_language)
     if request.method == "POST" and request.endpoint == "form.complaint_form":
-        # The form again with what was typed (photos must be chosen again): nothing is lost to the limit.
-        form = ComplaintForm()
-        form.ensure_submission_id()
-        had_photos = any(file.filename for file in request.files.getlist("photos"))
-        return _render(form, language, general="too_many_kept", had_photos=had_photos), 429
+        # The form again with what was typed (photos must be chosen again): nothing is lost to the limit. What
+        # cannot be shown again (a field with a NUL) gets the plain page.
+        try:
+            form = ComplaintForm()
+        except BadInput:
+            form = None
+        if form is not None:
+            form.ensure_submission_id()
+            had_photos = any(file.filename for file in request.files.getlist("photos"))
+            return _render(form, language, general="too_many_kept", had_photos=had_photos), 429
     values = page_values(language)
     return render_template("public/message.html", message=values["t"]["too_many"], **values), 429
 
