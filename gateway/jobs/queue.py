@@ -103,7 +103,8 @@ class RQQueue:
         with self.connection.pipeline() as pipeline:
             try:
                 pipeline.watch(key)
-                if self._active(*pipeline.hmget(key, *JOB_FIELDS)):
+                status, started_at, timeout = pipeline.hmget(key, *JOB_FIELDS)
+                if self._active(status, started_at, timeout):
                     return False
                 # An abandoned run's entries in the started registries: rq's cleanup would fail the next job of
                 # this id for them.
@@ -120,6 +121,9 @@ class RQQueue:
                 pipeline.execute()
             except WatchError:
                 return False  # another process just queued or started it
+        if status == b"started":
+            log.warning("job %s was abandoned by its worker (started %s, timeout %s s, never ended); queued again",
+                        job_id, started_at.decode() if started_at else "?", timeout.decode() if timeout else "?")
         return True
 
     @staticmethod

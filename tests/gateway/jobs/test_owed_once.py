@@ -84,7 +84,8 @@ def started_entries(queue: RQQueue) -> list[bytes]:
     return [member for q in queue.ordered for member in queue.connection.zrange(q.started_job_registry.key, 0, -1)]
 
 
-def test_a_job_whose_worker_was_killed_is_queued_again(postgres_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_job_whose_worker_was_killed_is_queued_again(postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
     """A worker SIGKILLed mid-job leaves the job "started" in rq, which clears it only at a worker's maintenance
     (every 10 minutes): until then the sweep's job for that row was silently not queued, and the row stayed owed
     (issue 13's fault-injection run: replies still owed after the drain). Past its timeout (and ABANDONED_AFTER,
@@ -114,6 +115,7 @@ def test_a_job_whose_worker_was_killed_is_queued_again(postgres_url: str, monkey
         assert queue.connection.hget(key, "status") == b"started"  # what rq still says
         assert not queue.waiting("send-1")
         assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is True
+        assert "job sambat-test-send-1 was abandoned by its worker" in caplog.text
         assert queue.queues[DEFAULT].job_ids == ["sambat-test-send-1"]
         assert queue.connection.hget(key, "status") == b"queued"
         assert started_entries(queue) == []  # rq's cleanup will not fail the new job for the killed run
