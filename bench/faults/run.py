@@ -313,7 +313,8 @@ def run(args: argparse.Namespace, supervisor: Supervisor, postgres: PrivatePostg
     while time.time() < deadline:
         replies = first_replies(standin)
         owed = owed_now(dsn)
-        if owed is not None and sum(owed.values()) == 0 and accepted <= replies.keys():
+        # A reply given up for good (dead, failed) never comes: waiting for it would only spend the drain.
+        if owed is not None and sum(owed.values()) == 0 and accepted <= replies.keys() | given_up(dsn):
             break
         time.sleep(2)
     note(f"drain over: {'nothing owed' if owed and sum(owed.values()) == 0 else f'owed {owed}'}")
@@ -373,6 +374,16 @@ def owed_now(dsn: str) -> dict[str, int] | None:
     except psycopg.Error:
         return None
     return {"unprocessed messages": unprocessed, **{f"outbox {status}": count for status, count in rows.items()}}
+
+
+def given_up(dsn: str) -> set[str]:
+    """Recipients of replies given up for good (outbox dead or failed)."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as connection:
+            return {to for (to,) in connection.execute("SELECT recipient FROM outbox WHERE status IN ('dead', "
+                                                       "'failed')")}
+    except psycopg.Error:
+        return set()
 
 
 def report(args: argparse.Namespace, sent: list[Sent], standin: TwilioStandIn, dsn: str, redis: PrivateRedis,
