@@ -115,13 +115,50 @@ def test_a_job_whose_worker_was_killed_is_queued_again(postgres_url: str, monkey
         assert queue.connection.hget(key, "status") == b"started"  # what rq still says
         assert not queue.waiting("send-1")
         assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is True
-        assert "job sambat-test-send-1 was abandoned by its worker" in caplog.text
+        assert "job sambat-test-send-1 was left started at" in caplog.text
         assert queue.queues[DEFAULT].job_ids == ["sambat-test-send-1"]
         assert queue.connection.hget(key, "status") == b"queued"
         assert started_entries(queue) == []  # rq's cleanup will not fail the new job for the killed run
         assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is False  # and that one is queued once
     finally:
         queue.connection.flushdb()
+
+
+def test_a_job_taken_by_a_worker_that_died_before_starting_it_is_queued_again(
+        postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """rq's worker pops a job from its queue, then marks it started: a worker SIGKILLed in between leaves it
+    "queued" in no queue, which rq never looks at again (the fault-injection run's message that was never
+    processed: every sweep's job for it was a no-op)."""
+    queue = RQQueue(REDIS_URL, name="sambat-test")
+    queue.connection.flushdb()
+    try:
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1")
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is False  # waiting in its queue
+        assert queue.connection.lpop(queue.queues[DEFAULT].key) == b"sambat-test-send-1"  # the worker's pop
+        assert queue.connection.hget("rq:job:sambat-test-send-1", "status") == b"queued"  # what rq still says
+        assert not queue.waiting("send-1")
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is True
+        assert "job sambat-test-send-1 was taken from its queue by a worker that stopped before" in caplog.text
+        assert queue.queues[DEFAULT].job_ids == ["sambat-test-send-1"]
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is False
+    finally:
+        queue.connection.flushdb()
+
+
+def test_a_message_whose_job_a_dying_worker_took_is_processed(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
+    if not isinstance(stack.runtime.queue, RQQueue):
+        pytest.skip("rq's bookkeeping: the embedded queue forgets a job when its thread ends it")
+    queue = stack.runtime.queue
+    message_id = stored_message(stack)
+    stack.runtime.process_soon(message_id)
+    assert queue.connection.lpop(queue.queues[HIGH].key) == f"sambat-test-process-{message_id}".encode()
+
+    assert sweep_once(stack.runtime).inbound == 1
+    assert queued(stack)[HIGH] == [job_id("process", message_id)]
+    stack.work()
+    with stack.runtime.db.session() as session:
+        assert session.get(InboundMessage, message_id).processed_at is not None
+    assert len(twilio_standin.messages_sent()) == 1
 
 
 def abandoned_send(queue: RQQueue, outbox_id: int) -> None:
