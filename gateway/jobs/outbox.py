@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -41,6 +42,7 @@ from channels.base import (
 )
 from gateway.complaints.status import stop_updates
 from gateway.jobs import whatsapp
+from gateway.jobs.reconnect import database_unavailable
 from gateway.jobs.throttle import pace
 from gateway.observability import count_send_error, count_sent, observe_reply
 from gateway.runtime import DEFAULT, Runtime, current_runtime, job_id, send_priority
@@ -52,6 +54,7 @@ log = logging.getLogger(__name__)
 
 TICKET_REPLIES = ("ticket_created", "ticket_created_review")  # the replies timed from the webhook
 CHECK_HORIZON = timedelta(days=1)  # a message still non-final a day after it was sent is no longer asked about
+HAND_BACK_DELAYS = (1.0, 2.0, 4.0)  # seconds between tries at putting a claim back while the database is away
 
 
 def send_outbound(outbox_id: int) -> None:
@@ -152,23 +155,28 @@ def hand_back(runtime: Runtime, outbox_id: int, attempts: int, error: BaseExcept
     """Put back a row whose send stopped on an error it could not record (Redis away while pacing, the database
     lost as the outcome was written): due again at once, unsure since its claim, so the next try asks the provider
     before it sends. Without this the row stayed claimed until the sweep's claim timeout (90 s). Only this
-    worker's claim (``attempts`` as it claimed it) is put back; a database that cannot take even this is left to
-    the sweep."""
+    worker's claim (``attempts`` as it claimed it) is put back. A database that is away is tried again after each
+    of :data:`HAND_BACK_DELAYS` (a restart takes seconds); one away longer leaves it to the sweep."""
     now = utcnow()
-    try:
-        with runtime.db.session() as session:
-            session.execute(
-                update(Outbox)
-                .where(Outbox.id == outbox_id, Outbox.status == CLAIMED, Outbox.attempts == attempts,
-                       Outbox.provider_message_id.is_(None))
-                .values(status=RETRY, next_attempt_at=now, status_updated_at=now,
-                        unsure_since=func.coalesce(Outbox.unsure_since, Outbox.status_updated_at),
-                        last_error=f"send stopped: {type(error).__name__}: {error}"[:2000])
-            )
-            session.commit()
-    except Exception as failure:  # noqa: BLE001 - the sweep takes the claim back after its timeout
-        log.warning("outbox %s: could not put the row back (%s); the scheduler takes it back after the claim "
-                    "timeout", outbox_id, failure)
+    for delay in (*HAND_BACK_DELAYS, None):
+        try:
+            with runtime.db.session() as session:
+                session.execute(
+                    update(Outbox)
+                    .where(Outbox.id == outbox_id, Outbox.status == CLAIMED, Outbox.attempts == attempts,
+                           Outbox.provider_message_id.is_(None))
+                    .values(status=RETRY, next_attempt_at=now, status_updated_at=now,
+                            unsure_since=func.coalesce(Outbox.unsure_since, Outbox.status_updated_at),
+                            last_error=f"send stopped: {type(error).__name__}: {error}"[:2000])
+                )
+                session.commit()
+            return
+        except Exception as failure:  # noqa: BLE001 - the sweep takes the claim back after its timeout
+            if delay is None or not database_unavailable(failure):
+                log.warning("outbox %s: could not put the row back (%s); the scheduler takes it back after the "
+                            "claim timeout", outbox_id, failure)
+                return
+            time.sleep(delay)
 
 
 def _reconcile(session: Session, runtime: Runtime, row: Outbox, sender: Sender, message: OutboundMessage) -> str | None:

@@ -63,7 +63,9 @@ def lose_the_record(stack: Stack, outbox_id: int, monkeypatch: pytest.MonkeyPatc
     hand_back = outbox_jobs.hand_back
     with monkeypatch.context() as patched:
         patched.setattr(outbox_jobs, "_record_sent", database_gone)
-        # Still down as the worker puts the claim back: that fails too (logged), and the claim stays.
+        # Still down as the worker puts the claim back, and longer than it tries: that fails too (logged), and
+        # the claim stays.
+        patched.setattr(outbox_jobs, "HAND_BACK_DELAYS", (0.0,))
         patched.setattr(outbox_jobs, "hand_back", lambda runtime, *args: hand_back(
             SimpleNamespace(db=SimpleNamespace(session=database_gone)), *args))
         with pytest.raises(OperationalError):
@@ -125,6 +127,34 @@ def test_a_send_stopped_by_redis_going_away_is_put_back_at_once(stack: Stack, tw
     row = row_of(stack, outbox_id)
     assert (row.status, row.attempts, row.unsure_since) == ("queued", 2, None)
     assert creates(twilio_standin) == 1  # asked first: no record, so sent, once
+
+
+def test_a_claim_is_put_back_once_the_database_is_back(stack: Stack, twilio_standin,  # noqa: ANN001
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL restarting as a refused send is recorded (the fault-injection run): the worker tries again to put
+    its claim back while the database returns, instead of leaving the row to the sweep's claim timeout."""
+    def database_gone(*args: Any, **kwargs: Any) -> str:
+        raise OperationalError("UPDATE outbox", {}, Exception("terminating connection due to administrator command"))
+
+    session, tries = stack.runtime.db.session, []
+
+    def restarting() -> Any:
+        tries.append(1)
+        if 2 <= len(tries) <= 3:  # the claim's session works; the next two find the database away
+            database_gone()
+        return session()
+
+    outbox_id = reply_row(stack)
+    monkeypatch.setattr(outbox_jobs, "HAND_BACK_DELAYS", (0.0, 0.0, 0.0))
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox_jobs, "_record_failure", database_gone)
+        patched.setattr(stack.runtime.db, "session", restarting)
+        twilio_standin.fail_next(status=429)
+        with pytest.raises(OperationalError):
+            deliver(stack.runtime, outbox_id)
+    assert len(tries) == 4
+    row = row_of(stack, outbox_id)
+    assert (row.status, row.attempts) == ("retry", 1) and row.unsure_since is not None
 
 
 def test_only_its_own_claim_is_put_back(stack: Stack) -> None:
