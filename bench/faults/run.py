@@ -53,6 +53,7 @@ from bench.webhook.services import (  # noqa: E402
     export_app,
     wait_for_http,
 )
+from gateway.settings import load_settings  # noqa: E402
 from tests.support.twilio_standin import TwilioStandIn  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -312,7 +313,8 @@ def run(args: argparse.Namespace, supervisor: Supervisor, postgres: PrivatePostg
     while time.time() < deadline:
         replies = first_replies(standin)
         owed = owed_now(dsn)
-        if owed is not None and sum(owed.values()) == 0 and accepted <= replies.keys():
+        # A reply given up for good (dead, failed) never comes: waiting for it would only spend the drain.
+        if owed is not None and sum(owed.values()) == 0 and accepted <= replies.keys() | given_up(dsn):
             break
         time.sleep(2)
     note(f"drain over: {'nothing owed' if owed and sum(owed.values()) == 0 else f'owed {owed}'}")
@@ -374,6 +376,16 @@ def owed_now(dsn: str) -> dict[str, int] | None:
     return {"unprocessed messages": unprocessed, **{f"outbox {status}": count for status, count in rows.items()}}
 
 
+def given_up(dsn: str) -> set[str]:
+    """Recipients of replies given up for good (outbox dead or failed)."""
+    try:
+        with psycopg.connect(dsn, connect_timeout=3) as connection:
+            return {to for (to,) in connection.execute("SELECT recipient FROM outbox WHERE status IN ('dead', "
+                                                       "'failed')")}
+    except psycopg.Error:
+        return set()
+
+
 def report(args: argparse.Namespace, sent: list[Sent], standin: TwilioStandIn, dsn: str, redis: PrivateRedis,
            supervisor: Supervisor, events: list[str], poison: dict[str, object], owed: dict[str, int] | None
            ) -> list[str]:
@@ -388,17 +400,28 @@ def report(args: argparse.Namespace, sent: list[Sent], standin: TwilioStandIn, d
             "WHERE n > 1").fetchone()[0]
         failed_rows = connection.execute("SELECT count(*) FROM outbox WHERE status = 'failed' AND channel = "
                                          "'twilio'").fetchone()[0]
+        dead_rows = connection.execute("SELECT count(*) FROM outbox WHERE status = 'dead' AND channel = "
+                                       "'twilio'").fetchone()[0]
         mail = connection.execute(
             "SELECT i.id, length(i.body), i.processed_at IS NOT NULL, i.complaint_id IS NOT NULL, "
             "(SELECT string_agg(o.status, ',') FROM outbox o WHERE o.inbound_message_id = i.id) "
             "FROM inbound_messages i WHERE i.channel = 'email' ORDER BY i.id LIMIT 1").fetchone()
     failed_jobs = rq_failed(redis.url)
+    settings = load_settings(environ={}, config_path=str(ROOT / "config.yaml"))
+    max_attempts = min(settings.jobs.max_attempts, settings.outbox.max_attempts)  # gateway.jobs.outbox.max_sends
     creates = [request for request in standin.requests if request.method == "POST"]
     per_recipient = collections.Counter(request.params.get("To", "") for request in creates if request.status == 201)
     senders = {item.webhook.sender for item in sent}
     duplicate_replies = sum(n - 1 for to, n in per_recipient.items() if to in senders and n > 1)
     replies = first_replies(standin)
     seconds = [replies[item.webhook.sender] - item.started for item in accepted if item.webhook.sender in replies]
+    # Replies the provider took at the first try, and those it refused (429/500) before: the backoff's share.
+    refused_first = {request.params.get("To", "") for request in creates if request.status in (429, 500)
+                     and request.received_at <= replies.get(request.params.get("To", ""), float("inf"))}
+    first_try = [replies[item.webhook.sender] - item.started for item in accepted
+                 if item.webhook.sender in replies and item.webhook.sender not in refused_first]
+    retried = [replies[item.webhook.sender] - item.started for item in accepted
+               if item.webhook.sender in replies and item.webhook.sender in refused_first]
     lost = [item for item in accepted if item.webhook.message_sid not in stored]
     missing = [item for item in accepted if item.webhook.sender not in replies]
     stored_though_refused = sum(1 for item in sent if item.status != 200 and item.webhook.message_sid in stored)
@@ -427,9 +450,15 @@ def report(args: argparse.Namespace, sent: list[Sent], standin: TwilioStandIn, d
         f"| missing replies (accepted, no reply at the provider) | {len(missing)} |",
         f"| still owed after the drain | {owed_text} |",
         f"| replies failed for good (outbox failed) | {failed_rows} |",
+        f"| replies dead after max_attempts refusals (outbox dead; expected {args.count:g} x {args.fail_share:g}^"
+        f"{max_attempts} = {args.count * args.fail_share ** max_attempts:.1f}) | {dead_rows} |",
         f"| rq failed jobs left | {failed_jobs} |",
         f"| webhook to reply: p50 / p95 / max | {median(seconds):.2f} s / {percentile(seconds, 0.95):.2f} s / "
         f"{max(seconds, default=float('nan')):.2f} s |",
+        f"| of which taken at the first try ({len(first_try)}): p50 / p95 / max | {median(first_try):.2f} s / "
+        f"{percentile(first_try, 0.95):.2f} s / {max(first_try, default=float('nan')):.2f} s |",
+        f"| of which refused (429/500) first ({len(retried)}): p50 / p95 / max | {median(retried):.2f} s / "
+        f"{percentile(retried, 0.95):.2f} s / {max(retried, default=float('nan')):.2f} s |",
         f"| sends refused by the provider (injected) | {injected.get(429, 0)}x 429, {injected.get(500, 0)}x 500 |",
         f"| processes that exited on their own (restarted) | "
         f"{', '.join(f'{name} {n}' for name, n in exits.items()) or 'none'} |",

@@ -10,7 +10,9 @@ At most one send per reply: a send whose outcome is unknown (the worker stopped 
 answer timed out, a 5xx) leaves ``unsure_since``; before such a row is sent again its provider is asked whether
 it has the message (:meth:`channels.base.Lookup.find`: Twilio's List Messages, the Android gateway's
 ``GET /messages/{id}``), and it is sent again only when the provider has no record. A provider that cannot answer
-is a failed attempt, not a reason to send. A row whose sends fail ``jobs.max_attempts`` times (or
+is a failed attempt, not a reason to send. A send stopped by an error it could not record (Redis away while
+pacing, the database lost as the outcome was written) is put back at once as unsure (:func:`hand_back`); a worker
+that died mid-send leaves its claim to the scheduler's sweep. A row whose sends fail ``jobs.max_attempts`` times (or
 ``outbox.max_attempts``, the lower) is dead (:mod:`gateway.jobs.dead`). A message that stays non-final
 (queued, sent ...) for ``outbox.reconcile_after`` has its state fetched (:func:`check_outbound`), at growing
 intervals, for a day.
@@ -18,11 +20,13 @@ intervals, for a day.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,6 +43,7 @@ from channels.base import (
 )
 from gateway.complaints.status import stop_updates
 from gateway.jobs import whatsapp
+from gateway.jobs.reconnect import database_unavailable
 from gateway.jobs.throttle import pace
 from gateway.observability import count_send_error, count_sent, observe_reply
 from gateway.runtime import DEFAULT, Runtime, current_runtime, job_id, send_priority
@@ -50,6 +55,7 @@ log = logging.getLogger(__name__)
 
 TICKET_REPLIES = ("ticket_created", "ticket_created_review")  # the replies timed from the webhook
 CHECK_HORIZON = timedelta(days=1)  # a message still non-final a day after it was sent is no longer asked about
+HAND_BACK_DELAYS = (1.0, 2.0, 4.0)  # seconds between tries at putting a claim back while the database is away
 
 
 def send_outbound(outbox_id: int) -> None:
@@ -80,52 +86,98 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
         if claimed is None:
             return None
         row, received_at = claimed
-        # WhatsApp: free text inside the 24-hour window, else a template, else re-addressed to SMS.
-        problem = whatsapp.choose_path(session, runtime, row)
-        if problem:
-            return _fail(session, row, problem)
-        sender = runtime.senders.get(row.channel)
-        template = whatsapp.row_template(session, runtime, row) if row.path == TEMPLATE else None
-        message = OutboundMessage(
-            outbox_id=row.id, medium=row.medium, recipient=row.recipient, body=row.body, sender=row.sender,
-            status_callback=runtime.status_callback_url(row.id, row.channel), kind=row.kind, subject=row.subject,
-            in_reply_to=row.in_reply_to, references=row.thread_references,
-            template=template.sid if template else None,
-            template_variables=template.fill(row.template_values or {}) if template else None,
-        )
-        if row.unsure_since is not None and sender is not None:  # asking is no send: before the pacing
-            outcome = _reconcile(session, runtime, row, sender, message)
-            if outcome is not None:
-                return outcome
-        # Pace per provider (gateway.jobs.throttle): replies may wait for a reserved slot, updates step back.
-        defer = pace(runtime.throttle, row.channel, row.id, urgent=row.kind != "status_update")
-        if defer:
-            row.status, row.attempts, row.next_attempt_at = RETRY, row.attempts - 1, now + timedelta(seconds=defer)
-            row.last_error = f"throttled: {row.channel} is at its send rate; next try in {defer:.0f} s"
-            session.commit()
-            return RETRY
+        attempts = row.attempts
         try:
-            if sender is None:
-                raise SendError(f"no sender named {row.channel!r} is configured")
-            result = sender.send(message)
-        except WindowClosed as exc:
-            if not _hops or row.medium != "whatsapp":
-                return _record_failure(session, runtime, row, exc)
-            problem = whatsapp.after_refusal(session, runtime, row)
-            if problem:
-                return _record_failure(session, runtime, row, exc, note=problem)
-            log.warning("outbox %s: %s; sending it again as %s", row.id, exc, row.path)
-            row.attempts -= 1  # the refusal created no message: the next path starts afresh
-            session.commit()
-        except ProviderUnavailable as exc:
-            # A timeout or a 5xx may come after the provider took the message: ask before sending it again.
-            row.unsure_since = row.unsure_since or now
-            return _record_failure(session, runtime, row, exc)
-        except SendError as exc:
-            return _record_failure(session, runtime, row, exc)
-        else:
-            return _record_sent(session, runtime, row, result, received_at)
+            outcome = _send_claimed(session, runtime, row, received_at, now, _hops)
+        except Exception as exc:
+            with contextlib.suppress(Exception):  # a lost connection: nothing to roll back
+                session.rollback()
+            hand_back(runtime, outbox_id, attempts, exc)
+            raise
+        if outcome is not None:
+            return outcome
     return deliver(runtime, outbox_id, _hops - 1)
+
+
+def _send_claimed(session: Session, runtime: Runtime, row: Outbox, received_at: datetime | None, now: datetime,
+                  hops: int) -> str | None:
+    """Send a row this worker claimed (at ``now``) and record the outcome: its new status, or None when the provider
+    refused it because the WhatsApp window is closed and it takes the next path (sent again at once by
+    :func:`deliver`)."""
+    # WhatsApp: free text inside the 24-hour window, else a template, else re-addressed to SMS.
+    problem = whatsapp.choose_path(session, runtime, row)
+    if problem:
+        return _fail(session, row, problem)
+    sender = runtime.senders.get(row.channel)
+    template = whatsapp.row_template(session, runtime, row) if row.path == TEMPLATE else None
+    message = OutboundMessage(
+        outbox_id=row.id, medium=row.medium, recipient=row.recipient, body=row.body, sender=row.sender,
+        status_callback=runtime.status_callback_url(row.id, row.channel), kind=row.kind, subject=row.subject,
+        in_reply_to=row.in_reply_to, references=row.thread_references,
+        template=template.sid if template else None,
+        template_variables=template.fill(row.template_values or {}) if template else None,
+    )
+    if row.unsure_since is not None and sender is not None:  # asking is no send: before the pacing
+        outcome = _reconcile(session, runtime, row, sender, message)
+        if outcome is not None:
+            return outcome
+    # Pace per provider (gateway.jobs.throttle): replies may wait for a reserved slot, updates step back.
+    defer = pace(runtime.throttle, row.channel, row.id, urgent=row.kind != "status_update")
+    if defer:
+        row.status, row.attempts, row.next_attempt_at = RETRY, row.attempts - 1, now + timedelta(seconds=defer)
+        row.last_error = f"throttled: {row.channel} is at its send rate; next try in {defer:.0f} s"
+        session.commit()
+        return RETRY
+    try:
+        if sender is None:
+            raise SendError(f"no sender named {row.channel!r} is configured")
+        result = sender.send(message)
+    except WindowClosed as exc:
+        if not hops or row.medium != "whatsapp":
+            return _record_failure(session, runtime, row, exc)
+        problem = whatsapp.after_refusal(session, runtime, row)
+        if problem:
+            return _record_failure(session, runtime, row, exc, note=problem)
+        log.warning("outbox %s: %s; sending it again as %s", row.id, exc, row.path)
+        row.attempts -= 1  # the refusal created no message: the next path starts afresh
+        session.commit()
+        return None
+    except ProviderUnavailable as exc:
+        # A timeout or a 5xx may come after the provider took the message: ask before sending it again.
+        row.unsure_since = row.unsure_since or now
+        return _record_failure(session, runtime, row, exc)
+    except SendError as exc:
+        return _record_failure(session, runtime, row, exc)
+    else:
+        return _record_sent(session, runtime, row, result, received_at)
+
+
+def hand_back(runtime: Runtime, outbox_id: int, attempts: int, error: BaseException) -> None:
+    """Put back a row whose send stopped on an error it could not record (Redis away while pacing, the database
+    lost as the outcome was written): due again at once, unsure since its claim, so the next try asks the provider
+    before it sends. Without this the row stayed claimed until the sweep's claim timeout (90 s). Only this
+    worker's claim (``attempts`` as it claimed it) is put back. A database that is away is tried again after each
+    of :data:`HAND_BACK_DELAYS` (a restart takes seconds); one away longer leaves it to the sweep."""
+    now = utcnow()
+    for delay in (*HAND_BACK_DELAYS, None):
+        try:
+            with runtime.db.session() as session:
+                session.execute(
+                    update(Outbox)
+                    .where(Outbox.id == outbox_id, Outbox.status == CLAIMED, Outbox.attempts == attempts,
+                           Outbox.provider_message_id.is_(None))
+                    .values(status=RETRY, next_attempt_at=now, status_updated_at=now,
+                            unsure_since=func.coalesce(Outbox.unsure_since, Outbox.status_updated_at),
+                            last_error=f"send stopped: {type(error).__name__}: {error}"[:2000])
+                )
+                session.commit()
+            return
+        except Exception as failure:  # noqa: BLE001 - the sweep takes the claim back after its timeout
+            if delay is None or not database_unavailable(failure):
+                log.warning("outbox %s: could not put the row back (%s); the scheduler takes it back after the "
+                            "claim timeout", outbox_id, failure)
+                return
+            time.sleep(delay)
 
 
 def _reconcile(session: Session, runtime: Runtime, row: Outbox, sender: Sender, message: OutboundMessage) -> str | None:

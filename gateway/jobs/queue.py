@@ -6,9 +6,12 @@ runs an :class:`EmbeddedQueue`, so a fresh machine needs nothing but Python.
 A job given a ``job_id`` (``send-42``, ``process-7``: :func:`gateway.runtime.job_id`) is queued once: while a job
 of that id waits or runs, queueing it again does nothing and returns False, so the scheduler's sweep every few
 seconds adds no second job for a row that already has one. A job that ended (failed, stopped) may be queued
-again. In rq the check and the push are one Lua script (rq's ``unique``); a finished job's leftovers are cleared
-first in a WATCHed transaction. Each job runs under its own timeout (``jobs.timeouts``; rq stops it there; the
-embedded queue cannot stop a thread and does not enforce it).
+again, and so may one a worker that died left behind (:meth:`RQQueue._activity`): taken from its queue but never
+started (rq never looks at it again), or left "started" past its timeout (rq clears it only at a worker's next
+maintenance, up to 10 minutes on). In rq the check and the push are one Lua script (rq's ``unique``); an ended
+job's leftovers are cleared first in a WATCHed transaction. Each job runs
+under its own timeout (``jobs.timeouts``; rq stops it there; the embedded queue cannot stop a thread and does
+not enforce it).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from importlib import import_module
 from typing import Any
 
@@ -31,6 +35,8 @@ log = logging.getLogger(__name__)
 JOB_TIMEOUT = 120  # seconds; a job is a few queries and at most one provider call
 FAILURE_TTL = 7 * 24 * 3600
 ACTIVE = {"queued", "started", "deferred", "scheduled"}  # rq statuses of a job that will still run its work
+ABANDONED_AFTER = 30  # seconds past a started job's timeout: rq would have stopped it, so its worker is gone
+JOB_FIELDS = ("status", "started_at", "timeout", "origin")  # what of an rq job's hash says whether it waits or runs
 
 
 def _name(func: Callable[..., Any] | str) -> str:
@@ -86,8 +92,10 @@ class RQQueue:
         return False
 
     def _clear_ended(self, job_id: str) -> bool:
-        """Remove what is left of an ended job of this id (failed, stopped); False if one waits or runs."""
+        """Remove what is left of an ended job of this id (failed, stopped, left by a dead worker:
+        :meth:`_activity`); False if one waits or runs."""
         from redis.exceptions import WatchError
+        from rq.executions import ExecutionRegistry
         from rq.job import Job
         from rq.results import Result
 
@@ -95,24 +103,61 @@ class RQQueue:
         with self.connection.pipeline() as pipeline:
             try:
                 pipeline.watch(key)
-                status = pipeline.hget(key, "status")
-                if status is not None and status.decode() in ACTIVE:
+                active, left = self._activity(pipeline, job_id)
+                if active:
                     return False
+                # An abandoned run's entries in the started registries: rq's cleanup would fail the next job of
+                # this id for them.
+                started = {queue.started_job_registry.key: [member for member, _ in pipeline.zscan_iter(
+                    queue.started_job_registry.key, match=f"{job_id}:*")] for queue in self.queues.values()}
                 pipeline.multi()
-                pipeline.delete(key, Job.dependents_key_for(job_id), Result.get_key(job_id))
+                pipeline.delete(key, Job.dependents_key_for(job_id), Result.get_key(job_id),
+                                ExecutionRegistry(job_id=job_id, connection=self.connection).key)
                 for queue in self.queues.values():
                     pipeline.zrem(queue.failed_job_registry.key, job_id)
+                for registry, members in started.items():
+                    if members:
+                        pipeline.zrem(registry, *members)
                 pipeline.execute()
             except WatchError:
                 return False  # another process just queued or started it
+        if left:
+            log.warning("job %s was %s; queued again", job_id, left)
         return True
+
+    def _activity(self, connection: Any, job_id: str) -> tuple[bool, str | None]:
+        """Whether the job of this (full) id waits or runs; and when rq says so but no worker will run it, why.
+
+        Two states a worker that died leaves behind: a job it took from its queue and died before starting (rq's
+        workers pop it from the list and only then mark it started; queued, in no list, rq never looks at it
+        again), and a job it died running (SIGKILL, or Redis away as the job ended): rq still calls it started, but
+        a live worker stops its job at the timeout and records the failure, so past the timeout and
+        :data:`ABANDONED_AFTER` no worker runs it.
+        """
+        from rq.intermediate_queue import IntermediateQueue
+        from rq.job import Job
+        from rq.queue import Queue
+        from rq.utils import utcparse
+
+        status, started_at, timeout, origin = connection.hmget(Job.key_for(job_id), *JOB_FIELDS)
+        if status is None or status.decode() not in ACTIVE:
+            return False, None
+        if status == b"queued" and origin:
+            queue_key = Queue.redis_queue_namespace_prefix + origin.decode()
+            lists = (queue_key, IntermediateQueue.get_intermediate_queue_key(queue_key))
+            if all(connection.lpos(key, job_id) is None for key in lists):
+                return False, "taken from its queue by a worker that stopped before starting it"
+        if status == b"started" and started_at:
+            limit = timedelta(seconds=float(timeout or JOB_TIMEOUT) + ABANDONED_AFTER)
+            if utcparse(started_at.decode()) + limit < datetime.now(UTC):
+                return False, (f"left started at {started_at.decode()} (timeout {float(timeout or JOB_TIMEOUT):g} s) "
+                               "by a worker that stopped")
+        return True, None
 
     def waiting(self, job_id: str) -> bool:
         """True while a job of this id waits or runs (tests, the console)."""
-        from rq.job import Job
 
-        status = self.connection.hget(Job.key_for(f"{self.prefix}-{job_id}"), "status")
-        return status is not None and status.decode() in ACTIVE
+        return self._activity(self.connection, f"{self.prefix}-{job_id}")[0]
 
     def ping(self) -> bool:
         try:

@@ -3,6 +3,9 @@ filed the complaint (issue 13, points 4, 5 and 7), on PostgreSQL + rq on Redis a
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import time
 from datetime import timedelta
 from typing import Any
@@ -13,6 +16,7 @@ from sqlalchemy import select
 
 from gateway.complaints.intake import file_complaint
 from gateway.jobs import dead, inbound
+from gateway.jobs import queue as queue_module
 from gateway.jobs.inbound import begin_attempt, process_inbound
 from gateway.jobs.queue import EmbeddedQueue, RQQueue
 from gateway.jobs.scheduler import claim_timeout, sweep_once
@@ -68,6 +72,130 @@ def test_a_failed_rq_job_is_cleared_and_queued_again(postgres_url: str) -> None:
         assert queue.queues[DEFAULT].job_ids == ["sambat-test-send-1"]
     finally:
         queue.connection.flushdb()
+
+
+# A `sambat worker` as the bench runs it, on the test queue: rq's SimpleWorker, killed mid-job by the test.
+WORKER = ("import sys; from redis import Redis; from rq import Queue; from gateway.jobs.queue import worker_class; "
+          "c = Redis.from_url(sys.argv[1]); worker_class()([Queue('sambat-test', connection=c)], connection=c)"
+          ".work(burst=True, logging_level='CRITICAL')")
+
+
+def started_entries(queue: RQQueue) -> list[bytes]:
+    return [member for q in queue.ordered for member in queue.connection.zrange(q.started_job_registry.key, 0, -1)]
+
+
+def test_a_job_whose_worker_was_killed_is_queued_again(postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    """A worker SIGKILLed mid-job leaves the job "started" in rq, which clears it only at a worker's maintenance
+    (every 10 minutes): until then the sweep's job for that row was silently not queued, and the row stayed owed
+    (issue 13's fault-injection run: replies still owed after the drain). Past its timeout (and ABANDONED_AFTER,
+    0 here) the job runs nowhere: it is queued again, without rq's leftovers of the killed run."""
+    monkeypatch.setattr(queue_module, "ABANDONED_AFTER", 0)
+    queue = RQQueue(REDIS_URL, name="sambat-test", timeouts={"sleep": 2, "default": 120})
+    queue.connection.flushdb()
+    key = "rq:job:sambat-test-send-1"
+    try:
+        assert queue.enqueue("time.sleep", 30, job_id="send-1")
+        worker = subprocess.Popen([sys.executable, "-c", WORKER, REDIS_URL],
+                                  env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            deadline = time.monotonic() + 30
+            while queue.connection.hget(key, "status") != b"started":
+                assert time.monotonic() < deadline and worker.poll() is None, "the worker did not start the job"
+                time.sleep(0.05)
+            assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is False  # it runs: no second job
+        finally:
+            worker.kill()
+            worker.wait()
+        assert queue.waiting("send-1")  # rq still calls it started, and it is within its timeout
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is False
+        assert started_entries(queue)
+
+        time.sleep(2.1)  # its timeout: a live worker would have stopped it and recorded the failure by now
+        assert queue.connection.hget(key, "status") == b"started"  # what rq still says
+        assert not queue.waiting("send-1")
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is True
+        assert "job sambat-test-send-1 was left started at" in caplog.text
+        assert queue.queues[DEFAULT].job_ids == ["sambat-test-send-1"]
+        assert queue.connection.hget(key, "status") == b"queued"
+        assert started_entries(queue) == []  # rq's cleanup will not fail the new job for the killed run
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is False  # and that one is queued once
+    finally:
+        queue.connection.flushdb()
+
+
+def test_a_job_taken_by_a_worker_that_died_before_starting_it_is_queued_again(
+        postgres_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """rq's worker pops a job from its queue, then marks it started: a worker SIGKILLed in between leaves it
+    "queued" in no queue, which rq never looks at again (the fault-injection run's message that was never
+    processed: every sweep's job for it was a no-op)."""
+    queue = RQQueue(REDIS_URL, name="sambat-test")
+    queue.connection.flushdb()
+    try:
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1")
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is False  # waiting in its queue
+        assert queue.connection.lpop(queue.queues[DEFAULT].key) == b"sambat-test-send-1"  # the worker's pop
+        assert queue.connection.hget("rq:job:sambat-test-send-1", "status") == b"queued"  # what rq still says
+        assert not queue.waiting("send-1")
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is True
+        assert "job sambat-test-send-1 was taken from its queue by a worker that stopped before" in caplog.text
+        assert queue.queues[DEFAULT].job_ids == ["sambat-test-send-1"]
+        assert queue.enqueue(SEND_OUTBOUND, 1, job_id="send-1") is False
+    finally:
+        queue.connection.flushdb()
+
+
+def test_a_message_whose_job_a_dying_worker_took_is_processed(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
+    if not isinstance(stack.runtime.queue, RQQueue):
+        pytest.skip("rq's bookkeeping: the embedded queue forgets a job when its thread ends it")
+    queue = stack.runtime.queue
+    message_id = stored_message(stack)
+    stack.runtime.process_soon(message_id)
+    assert queue.connection.lpop(queue.queues[HIGH].key) == f"sambat-test-process-{message_id}".encode()
+
+    assert sweep_once(stack.runtime).inbound == 1
+    assert queued(stack)[HIGH] == [job_id("process", message_id)]
+    stack.work()
+    with stack.runtime.db.session() as session:
+        assert session.get(InboundMessage, message_id).processed_at is not None
+    assert len(twilio_standin.messages_sent()) == 1
+
+
+def abandoned_send(queue: RQQueue, outbox_id: int) -> None:
+    """The state a `sambat worker` SIGKILLed mid-send leaves in rq: the send's job dequeued and started ten minutes
+    ago (rq's own bookkeeping of a start), never ended."""
+    from rq.job import Job
+    from rq.utils import utcformat
+
+    assert queue.enqueue(SEND_OUTBOUND, outbox_id, priority=HIGH, job_id=job_id("send", outbox_id))
+    job = Job.fetch(f"{queue.prefix}-{job_id('send', outbox_id)}", connection=queue.connection)
+    queue.queues[HIGH].remove(job)
+    with queue.connection.pipeline() as pipeline:
+        job.prepare_for_execution("killed-worker", pipeline)
+        pipeline.hset(job.key, "started_at", utcformat(utcnow() - timedelta(minutes=10)))
+        pipeline.execute()
+
+
+def test_a_send_whose_worker_was_killed_is_sent_by_the_sweep(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
+    """The fault-injection run's rows left in retry: the worker killed mid-send, the claim taken back by the sweep,
+    and then every sweep's send of it a no-op against the killed job's id."""
+    if not isinstance(stack.runtime.queue, RQQueue):
+        pytest.skip("rq's bookkeeping: the embedded queue forgets a job when its thread ends it")
+    outbox_id = reply_row(stack)
+    with stack.runtime.db.session() as session:
+        row = session.get(Outbox, outbox_id)
+        row.status, row.attempts = "claimed", 1
+        row.status_updated_at = utcnow() - claim_timeout(stack.runtime) - timedelta(seconds=1)
+        session.commit()
+    abandoned_send(stack.runtime.queue, outbox_id)
+
+    result = sweep_once(stack.runtime)
+    assert (result.reclaimed, result.outbox) == (1, 1)
+    assert queued(stack)[HIGH] == [job_id("send", outbox_id)]
+    stack.work()
+    row = row_of(stack, outbox_id)
+    assert (row.status, row.attempts) == ("queued", 2)
+    assert len(twilio_standin.messages_sent()) == 1  # asked first (unsure since the claim), then sent once
 
 
 def test_the_sweep_every_5_seconds_adds_no_second_job(stack: Stack) -> None:

@@ -9,6 +9,7 @@ own API description.
 from __future__ import annotations
 
 from datetime import timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -59,8 +60,14 @@ def lose_the_record(stack: Stack, outbox_id: int, monkeypatch: pytest.MonkeyPatc
     def database_gone(*args: Any, **kwargs: Any) -> str:
         raise OperationalError("UPDATE outbox", {}, Exception("server closed the connection unexpectedly"))
 
+    hand_back = outbox_jobs.hand_back
     with monkeypatch.context() as patched:
         patched.setattr(outbox_jobs, "_record_sent", database_gone)
+        # Still down as the worker puts the claim back, and longer than it tries: that fails too (logged), and
+        # the claim stays.
+        patched.setattr(outbox_jobs, "HAND_BACK_DELAYS", (0.0,))
+        patched.setattr(outbox_jobs, "hand_back", lambda runtime, *args: hand_back(
+            SimpleNamespace(db=SimpleNamespace(session=database_gone)), *args))
         with pytest.raises(OperationalError):
             deliver(stack.runtime, outbox_id)
     with stack.runtime.db.session() as session:
@@ -93,6 +100,71 @@ def test_a_send_twilio_took_is_recorded_not_sent_again(stack: Stack, twilio_stan
     [listing] = [r for r in twilio_standin.requests if r.method == "GET"]
     assert listing.path == f"/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json"
     assert "To=%2B6281234567890" in listing.query
+
+
+def test_a_send_stopped_by_redis_going_away_is_put_back_at_once(stack: Stack, twilio_standin,  # noqa: ANN001
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis restarting while the send waits for its pacing slot (the fault-injection run): the claimed row is put
+    back due at once, unsure (the provider is asked first), not left claimed for the sweep's claim timeout."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    def redis_gone(*args: Any, **kwargs: Any) -> float:
+        raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    outbox_id = reply_row(stack)
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox_jobs, "pace", redis_gone)
+        with pytest.raises(RedisConnectionError):
+            deliver(stack.runtime, outbox_id)
+    row = row_of(stack, outbox_id)
+    assert (row.status, row.attempts, row.provider_message_id) == ("retry", 1, None)
+    assert row.unsure_since is not None and row.next_attempt_at <= utcnow()
+    assert row.last_error.startswith("send stopped: ConnectionError")
+    assert creates(twilio_standin) == 0
+
+    assert sweep_once(stack.runtime).outbox == 1  # due now: no claim timeout to wait out
+    stack.work()
+    row = row_of(stack, outbox_id)
+    assert (row.status, row.attempts, row.unsure_since) == ("queued", 2, None)
+    assert creates(twilio_standin) == 1  # asked first: no record, so sent, once
+
+
+def test_a_claim_is_put_back_once_the_database_is_back(stack: Stack, twilio_standin,  # noqa: ANN001
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL restarting as a refused send is recorded (the fault-injection run): the worker tries again to put
+    its claim back while the database returns, instead of leaving the row to the sweep's claim timeout."""
+    def database_gone(*args: Any, **kwargs: Any) -> str:
+        raise OperationalError("UPDATE outbox", {}, Exception("terminating connection due to administrator command"))
+
+    session, tries = stack.runtime.db.session, []
+
+    def restarting() -> Any:
+        tries.append(1)
+        if 2 <= len(tries) <= 3:  # the claim's session works; the next two find the database away
+            database_gone()
+        return session()
+
+    outbox_id = reply_row(stack)
+    monkeypatch.setattr(outbox_jobs, "HAND_BACK_DELAYS", (0.0, 0.0, 0.0))
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox_jobs, "_record_failure", database_gone)
+        patched.setattr(stack.runtime.db, "session", restarting)
+        twilio_standin.fail_next(status=429)
+        with pytest.raises(OperationalError):
+            deliver(stack.runtime, outbox_id)
+    assert len(tries) == 4
+    row = row_of(stack, outbox_id)
+    assert (row.status, row.attempts) == ("retry", 1) and row.unsure_since is not None
+
+
+def test_only_its_own_claim_is_put_back(stack: Stack) -> None:
+    outbox_id = reply_row(stack)
+    with stack.runtime.db.session() as session:  # claimed again since, by another worker
+        row = session.get(Outbox, outbox_id)
+        row.status, row.attempts = "claimed", 2
+        session.commit()
+    outbox_jobs.hand_back(stack.runtime, outbox_id, 1, RuntimeError("stopped"))
+    assert (row_of(stack, outbox_id).status, row_of(stack, outbox_id).attempts) == ("claimed", 2)
 
 
 def test_a_send_twilio_never_got_is_sent(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
