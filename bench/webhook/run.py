@@ -57,6 +57,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--app", default="HEAD",
                         help="git revision of the app to measure (exported to a temporary directory), "
                              "or 'tree' for the working tree as it is")
+    parser.add_argument("--baseline", default=None,
+                        help="throughput part: also measure this git revision of the app (exported, its own gunicorn "
+                             "with the same settings) in every round, between the bare endpoint and --app")
+    parser.add_argument("--baseline-port", type=int, default=18603)
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis db afterwards")
     parser.add_argument("--twilio-rate", default="100/s",
                         help="send_rates.twilio for the run (config.yaml ships 10/s); above --rate, so the end-to-end "
@@ -75,6 +79,9 @@ def main() -> int:
     if args.app != "tree":
         services.app_dir = export_app(args.app, log_dir / "app")
     print(f"app code: {describe_app(args.app)}")
+    baseline_dir = export_app(args.baseline, log_dir / "baseline") if args.baseline else None
+    if baseline_dir is not None:
+        print(f"baseline code: {describe_app(args.baseline)}")
     services.create_database()
     services.flush_redis()
     standin = TwilioStandIn(auth_token=AUTH_TOKEN).start()
@@ -85,6 +92,9 @@ def main() -> int:
     try:
         services.start_gunicorn("real", REAL_APP, args.real_port, env)
         services.start_gunicorn("bare", BARE_APP, args.bare_port, env, pythonpath=HERE)
+        if baseline_dir is not None and not args.skip_throughput:
+            services.start_gunicorn("baseline", REAL_APP, args.baseline_port, {**env, "PYTHONPATH": str(baseline_dir)},
+                                    cwd=baseline_dir)
         if not args.skip_e2e:
             end_to_end(args, services, env, standin, public_url)
         if not args.skip_throughput:
@@ -192,16 +202,23 @@ def compare_throughput(args: argparse.Namespace, services: Services, public_url:
           "| other load, cores")
     phase = 0x10
     summary = []
+    targets = [("bare", args.bare_port), ("real", args.real_port)]
+    if args.baseline:
+        targets.insert(1, ("baseline", args.baseline_port))
     for connections in [int(c) for c in args.connections.split(",")]:
         for _ in range(args.rounds):
-            bodies = log_dir / f"timed-{phase:02x}.txt"
-            # Fresh warm-up bodies each round: a repeated MessageSid of a message not yet processed is
-            # enqueued again (by design, jobs are idempotent), which would blur the jobs-vs-rows count.
-            write_wrk_file(warm_file, signed_webhooks(public_url, AUTH_TOKEN, PHASE_WARMUP, warm_count, warm_start))
-            warm_start += warm_count
-            write_wrk_file(bodies, signed_webhooks(public_url, AUTH_TOKEN, phase, args.bodies))
             pair = {}
-            for target, port in (("bare", args.bare_port), ("real", args.real_port)):
+            for target, port in targets:
+                # Each app target gets its own timed bodies (a phase of its own: the baseline's is phase + 0x40),
+                # so none sends a MessageSid another stored. Fresh warm-up bodies for each target and round: a
+                # repeated MessageSid of a message not yet processed is enqueued again (by design, jobs are
+                # idempotent), which would blur the jobs-vs-rows count.
+                target_phase = phase + (0x40 if target == "baseline" else 0)
+                bodies = log_dir / f"timed-{target_phase:02x}.txt"
+                write_wrk_file(bodies, signed_webhooks(public_url, AUTH_TOKEN, target_phase, args.bodies))
+                write_wrk_file(warm_file, signed_webhooks(public_url, AUTH_TOKEN, PHASE_WARMUP, warm_count,
+                                                          warm_start))
+                warm_start += warm_count
                 throughput.run_wrk(port, warm_file, args.threads, connections, args.warmup)
                 time.sleep(1.0)  # warm-up requests still in flight commit and enqueue before the count
                 queued_before = throughput.queue_length(services.redis_url)
@@ -209,12 +226,17 @@ def compare_throughput(args: argparse.Namespace, services: Services, public_url:
                                               server_pids=services.pids(target), target=target)
                 pair[target] = measured
                 print_measurement(measured)
-                if target == "real":
-                    check_stored(measured, dsn, phase, services, queued_before)
-            bodies.unlink()
+                if target != "bare":
+                    check_stored(measured, dsn, target_phase, services, queued_before)
+                bodies.unlink()
             ratio = pair["real"].rps / pair["bare"].rps
             summary.append((connections, ratio, pair["real"]))
             print(f"        real/bare throughput {ratio:.3f}")
+            if "baseline" in pair:
+                real, baseline = pair["real"], pair["baseline"]
+                cpu = real.cpu_ms_per_request("server") / baseline.cpu_ms_per_request("server")
+                print(f"        baseline/bare throughput {baseline.rps / pair['bare'].rps:.3f}; "
+                      f"real/baseline {real.rps / baseline.rps:.3f}; server cpu ms/req real/baseline {cpu:.3f}")
             phase += 1
     unprocessed, queued = throughput.count_unprocessed(dsn), throughput.queue_length(services.redis_url)
     print(f"\nafter all runs: unprocessed inbound_messages rows {unprocessed}, jobs waiting in sambat-high {queued}")
@@ -229,7 +251,7 @@ def print_measurement(measured: throughput.Measurement) -> None:
     wrk = measured.wrk
     cpu = " ".join(f"{measured.cpu_ms_per_request(part):6.2f}" for part in ("server", "postgres", "redis", "wrk"))
     other = measured.cpu["other"] / (wrk["duration_us"] / 1e6)
-    print(f"{measured.target:6s}  {measured.connections:5d}  {measured.rps:6.0f}  {wrk['p50_us'] / 1000:6.1f}  "
+    print(f"{measured.target:8s}{measured.connections:5d}  {measured.rps:6.0f}  {wrk['p50_us'] / 1000:6.1f}  "
           f"{wrk['p99_us'] / 1000:6.1f}  {wrk['max_us'] / 1000:6.1f}  {measured.errors:6d} |"
           f"            {cpu} | {other:.2f}")
 

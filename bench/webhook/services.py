@@ -89,20 +89,22 @@ class Services:
     def flush_redis(self) -> None:
         Redis.from_url(self.redis_url).flushdb()
 
-    def start(self, name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-        """Start a process in its own process group, output to ``<log_dir>/<name>.log``."""
+    def start(self, name: str, command: list[str], env: dict[str, str], cwd: Path | None = None
+              ) -> subprocess.Popen[bytes]:
+        """Start a process in its own process group (in ``cwd``, default the app's directory), output to
+        ``<log_dir>/<name>.log``."""
         log = (self.log_dir / f"{name}.log").open("wb")
-        process = subprocess.Popen(command, cwd=self.app_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
+        process = subprocess.Popen(command, cwd=cwd or self.app_dir, env=env, stdout=log, stderr=subprocess.STDOUT,
                                    start_new_session=True)
         self.processes[name] = process
         return process
 
     def start_gunicorn(self, name: str, app: str, port: int, env: dict[str, str], workers: int = 2,
-                       pythonpath: Path | None = None) -> None:
+                       pythonpath: Path | None = None, cwd: Path | None = None) -> None:
         """gunicorn with its defaults (sync workers), ``workers`` processes, no control socket, no access log."""
         extra = ["--pythonpath", str(pythonpath)] if pythonpath else []
         self.start(name, [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
-                          "--no-control-socket", *extra, app], env)
+                          "--no-control-socket", *extra, app], env, cwd=cwd)
         wait_for_http(port, self.log_dir / f"{name}.log", timeout=180)  # a loaded machine loads the app slowly
 
     def start_workers(self, count: int, env: dict[str, str]) -> None:

@@ -16,6 +16,8 @@ not enforce it).
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import queue as stdlib_queue
 import re
@@ -79,17 +81,49 @@ class RQQueue:
                 queue.enqueue(func, *args, pipeline=pipeline, **options)
                 pipeline.execute()
             return True
-        from rq.exceptions import DuplicateJobError
-
         job_id = f"{self.prefix}-{job_id}"  # two deployments may share one Redis
         for _ in range(3):
-            try:
-                queue.enqueue(func, *args, job_id=job_id, unique=True, **options)
+            if self._enqueue_unique(queue, func, args, job_id, options):
                 return True
-            except DuplicateJobError:
-                if not self._clear_ended(job_id):
-                    return False  # waiting or running: that job does the work
+            if not self._clear_ended(job_id):
+                return False  # waiting or running: that job does the work
         return False
+
+    def _enqueue_unique(self, queue: Any, func: Callable[..., Any] | str, args: tuple[Any, ...], job_id: str,
+                        options: dict[str, Any]) -> bool:
+        """rq's ``enqueue(..., unique=True)`` in one round trip: False if a job of this id exists.
+
+        The job is rq's own (``Queue.create_job``, prepared and written as rq writes it: the same hash, by rq's
+        unique-enqueue Lua script, which checks, saves and pushes at once), so rq workers run it as any other.
+        rq alone sends the queue's registration (SADD, in MULTI/EXEC) and the script in two round trips, and
+        redis-py's script objects add a SCRIPT EXISTS before every pipeline; here both commands go in one
+        pipeline by the script's hash, loaded once per connection pool if Redis does not know it.
+        """
+        from redis.exceptions import NoScriptError
+        from rq.scripts import UNIQUE_ENQUEUE_SCRIPT, _build_hset_args
+
+        job = queue.create_job(func, args=args, job_id=job_id, timeout=options["job_timeout"],
+                               result_ttl=options["result_ttl"], failure_ttl=options["failure_ttl"])
+        queue._prepare_for_queue(job)  # origin, enqueued_at, timeout, status: what rq sets before saving
+        script = [job.key, queue.key, job.id, "R", job.ttl if job.ttl is not None else -1, *_build_hset_args(job)]
+        for attempt in (1, 2):
+            try:
+                with self.connection.pipeline(transaction=False) as pipeline:
+                    pipeline.sadd(queue.redis_queues_keys, queue.key)
+                    pipeline.evalsha(self._unique_sha, 2, *script)
+                    return pipeline.execute()[1] == 1
+            except NoScriptError:
+                if attempt == 2:
+                    raise
+                self.connection.script_load(UNIQUE_ENQUEUE_SCRIPT)
+        raise AssertionError("unreachable")
+
+    @functools.cached_property
+    def _unique_sha(self) -> str:
+        """The SHA1 Redis knows rq's unique-enqueue script by (EVALSHA)."""
+        from rq.scripts import UNIQUE_ENQUEUE_SCRIPT
+
+        return hashlib.sha1(UNIQUE_ENQUEUE_SCRIPT.encode()).hexdigest()  # noqa: S324 - Redis's own script id
 
     def _clear_ended(self, job_id: str) -> bool:
         """Remove what is left of an ended job of this id (failed, stopped, left by a dead worker:

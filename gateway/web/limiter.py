@@ -1,7 +1,8 @@
 """Rate limits (Flask-Limiter): per client address for the form, per API key for the API and Open311.
 
 One limiter for the process, bound to the app with :func:`init_limiter`; its counts live in Redis when
-REDIS_URL is set (shared by every web worker), else in memory. A Redis failure never fails a request.
+REDIS_URL is set (shared by every web worker), else in memory. A Redis failure never fails a request. A
+provider's webhook is never limited (Twilio does not send a refused SMS again): the limiter skips it outright.
 """
 
 from __future__ import annotations
@@ -12,9 +13,23 @@ from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from gateway.web.security import form_value
+from gateway.web.security import form_value, provider_webhook
 
-limiter = Limiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True)
+
+class SambatLimiter(Limiter):
+    """Flask-Limiter, whose check before every request returns at once for a provider's webhook.
+
+    A request filter would do the same, but only after the limiter has resolved the view's limits and looked
+    for exemptions, which cost a webhook more CPU than its signature check (bench/RESULTS.md).
+    """
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if in_middleware and provider_webhook():
+            return
+        super()._check_request_limit(callable_name, in_middleware)
+
+
+limiter = SambatLimiter(key_func=get_remote_address, headers_enabled=True, swallow_errors=True)
 
 
 def init_limiter(app: Flask) -> None:

@@ -6,9 +6,11 @@ input no field may hold.
   templates write as ``nonce="{{ csp_nonce() }}"``; no inline event handlers, ``javascript:`` URLs or ``style``
   attributes. ``frame-ancestors 'none'`` and ``X-Frame-Options: DENY`` (no page can be framed),
   ``X-Content-Type-Options: nosniff``, ``Referrer-Policy: same-origin``, and HSTS behind HTTPS. docs/security.md
-  says what templates must follow.
+  says what templates must follow. A provider's webhook (no browser, no page) gets the same headers without a
+  nonce, worked out once per process (:class:`Headers`).
 - **The session cookie**: HttpOnly, SameSite=Lax, Secure behind HTTPS (the request came over HTTPS, as the
-  trusted proxies tell, or ``SAMBAT_PUBLIC_URL`` is https), and it lasts ``admin.session_max_hours``.
+  trusted proxies tell, or ``SAMBAT_PUBLIC_URL`` is https), and it lasts ``admin.session_max_hours``. A provider's
+  webhook has no session: no cookie is read or set.
 - **A NUL character** in a query or form field, or in a JSON string, is a 400 naming the field
   (:class:`BadInput`), answered in the shape of the surface it reached, never a database error (500).
 """
@@ -22,6 +24,9 @@ from flask import Flask, Request, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_talisman import DENY, Talisman
 from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Response
+
+from gateway.web.webhooks.blueprint import bp as webhooks_bp
 
 CSP = {
     "default-src": "'self'",
@@ -40,6 +45,13 @@ NONCE_IN = ["script-src", "style-src"]
 # (a file input's capture is the phone's own camera app, not governed by this header).
 PERMISSIONS = {"browsing-topics": "()", "camera": "()", "microphone": "()", "payment": "()", "geolocation": "(self)"}
 HSTS = "max-age=31536000; includeSubDomains"
+WEBHOOKS_PATH = f"{webhooks_bp.url_prefix}/"
+
+
+def provider_webhook() -> bool:
+    """True for a request to a provider's webhook (``/webhooks/...``): a machine posting a signed payload, never a
+    browser. Read from the path, so it holds before the URL is matched (when the session is opened)."""
+    return request.path.startswith(WEBHOOKS_PATH)
 
 
 class BadInput(BadRequest):
@@ -104,10 +116,50 @@ def form_value(name: str) -> str:
 
 
 class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie sessions, with the cookie Secure whenever Sambat is served over HTTPS."""
+    """Flask's signed-cookie sessions, with the cookie Secure whenever Sambat is served over HTTPS.
+
+    A provider's webhook gets Flask's null session: nothing is read from a cookie or written back (a signed
+    serializer per request was a tenth of the webhook's CPU in Flask, bench/RESULTS.md).
+    """
+
+    def open_session(self, app: Flask, request: Request) -> Any:  # type: ignore[override]
+        if provider_webhook():
+            return None  # Flask then uses make_null_session(), which save_session never writes
+        return super().open_session(app, request)
 
     def get_cookie_secure(self, app: Flask) -> bool:
         return behind_https()
+
+
+class Headers(Talisman):
+    """flask-talisman, with a provider's webhook answered with the same headers but no per-request work.
+
+    A webhook's answer (empty TwiML, a line of text) is no page: no nonce is drawn for it, and the headers
+    talisman writes for it (the CSP without a nonce, frame, type, referrer and permissions policies) are the
+    same for every webhook, so they are taken from the first answer and copied onto the next ones.
+    """
+
+    _webhook_headers: list[tuple[str, str]] | None = None
+
+    def _force_https(self) -> Any:
+        if provider_webhook():
+            return None  # force_https is off: it would only read the options of the view
+        return super()._force_https()
+
+    def _make_nonce(self) -> None:
+        if not provider_webhook():
+            super()._make_nonce()
+
+    def _set_response_headers(self, response: Response) -> Response:
+        if not provider_webhook():
+            return super()._set_response_headers(response)
+        if self._webhook_headers is None:
+            before = set(response.headers.keys())
+            super()._set_response_headers(response)
+            self._webhook_headers = [(name, value) for name, value in response.headers.items() if name not in before]
+            return response
+        response.headers.extend(self._webhook_headers)  # a webhook's view sets none of these itself
+        return response
 
 
 def behind_https() -> bool:
@@ -125,7 +177,7 @@ def init_security(app: Flask) -> None:
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     # Only the console's sessions are permanent; the server also ends them when idle (auth.session_expired).
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=settings.admin.session_max_hours)
-    app.extensions["talisman"] = Talisman(
+    app.extensions["talisman"] = Headers(
         app, force_https=False, session_cookie_secure=False, session_cookie_http_only=True,
         session_cookie_samesite="Lax", frame_options=DENY, content_security_policy=CSP,
         content_security_policy_nonce_in=NONCE_IN, referrer_policy="same-origin",

@@ -25,7 +25,9 @@ from gateway.jobs.queue import RQQueue
 from gateway.web.access_log import RedactingLogger, redact_query
 from gateway.web.auth import UserError, create_user
 from models import AuditEntry, Contact, User
-from tests.conftest import _empty_tables, _stack
+from tests.channels.test_twilio import SMS_PATH, form
+from tests.channels.twilio_payloads import SMS
+from tests.conftest import _empty_tables, _stack, post_twilio
 from tests.gateway.conftest import DISHUB, PASSWORD, SUPER, VIEWER, Admin, Console, add_users
 from tests.support.live import SAMBAT, clean_env, free_port
 
@@ -218,6 +220,22 @@ def test_every_answer_carries_the_security_headers(pg: Admin, path: str) -> None
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")  # the public URL is https
 
+
+
+def test_a_provider_webhook_gets_the_headers_without_nonce_or_session(pg: Admin) -> None:
+    """Webhooks skip the per-request work of pages (gateway/web/security.py), not the headers: every answer has
+    them, the first (which talisman writes) and the next ones (copied), with no nonce and no session cookie."""
+    for number in range(3):
+        response = post_twilio(pg.stack.client, SMS_PATH, form(SMS, MessageSid=f"SM{number:032x}"))
+        assert response.status_code == 200
+        csp = dict(part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";"))
+        assert csp["script-src"] == "'self'" and csp["style-src"] == "'self'" and csp["frame-ancestors"] == "'none'"
+        assert response.headers.getlist("X-Frame-Options") == ["DENY"]
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "same-origin"
+        assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+        assert "Set-Cookie" not in response.headers and "X-RateLimit-Limit" not in response.headers
+    assert "'nonce-" in pg.stack.client.get("/aduan").headers["Content-Security-Policy"]  # pages still get one
 
 def test_the_nonce_of_the_page_is_the_nonce_of_its_header(pg: Admin) -> None:
     response = pg.stack.client.get("/aduan")
