@@ -40,7 +40,7 @@ MAX_PIXELS = 40_000_000  # 40 megapixels (a 10,000 x 4,000 panorama); more is re
 MAX_SIDE = 2560  # the largest side kept
 DECODE_SECONDS = 1.0  # the most a web request spends on one photo (wall clock); slower ones go to a job
 LATER_SECONDS = 10.0  # the bound off the request: a worker's job, the mail intake
-DECODE_MEMORY = 1024 * 1024 * 1024  # the child's address space while it decodes (bytes)
+DECODE_MEMORY = 1024 * 1024 * 1024  # address space the child may add while it decodes (bytes)
 
 
 class PhotoError(Exception):
@@ -146,10 +146,25 @@ def _context() -> Any:
     return multiprocessing.get_context("fork")
 
 
-def _decode_in_child(sender: Any, upload: Upload, max_bytes: int, memory: int) -> None:
-    """The child's work: bound its memory, clean the photo, send back the photo or the refusal."""
+def _address_space() -> int:
+    """This process's address space now, in bytes (0 where /proc does not say)."""
     try:
-        resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[0]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _decode_in_child(sender: Any, upload: Upload, max_bytes: int, memory: int) -> None:
+    """The child's work: bound its memory, clean the photo, send back the photo or the refusal.
+
+    The bound is ``memory`` bytes more than the address space the child was forked with: a long-running worker
+    (the router's model loaded, many threads) can hold more than ``memory`` already, and a bound below that would
+    refuse every photo.
+    """
+    limit = _address_space() + memory
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     except (ValueError, OSError):  # a lower hard limit is already set: that one holds
         pass
     try:

@@ -3,12 +3,13 @@ the header before anything is decoded; what passes is decoded under a time and a
 
 from __future__ import annotations
 
+import mmap
 import struct
 import zlib
 
 import pytest
 
-from channels.photos import MAX_INPUT_SIDE, MAX_PIXELS, PhotoError, Upload, check_header, clean_photo
+from channels.photos import DECODE_MEMORY, MAX_INPUT_SIDE, MAX_PIXELS, PhotoError, Upload, check_header, clean_photo
 from tests.gateway.web.intake_support import photo
 
 
@@ -103,3 +104,14 @@ def test_decoding_is_bounded_in_memory_and_time() -> None:
     assert hurried.value.reason == "too_slow"
     # An ordinary photo decodes fine in its child.
     assert clean_photo(Upload("ok.jpg", photo("JPEG")), 1_000_000).original_type == "JPEG"
+
+
+def test_a_process_with_a_large_address_space_still_cleans_photos() -> None:
+    """A long-running worker may already hold more than DECODE_MEMORY of address space (the router's model,
+    threads' stacks): the child's bound is that much more than what it was forked with, not an absolute figure
+    below it that would refuse every photo."""
+    reserved = mmap.mmap(-1, DECODE_MEMORY + 256 * 1024 * 1024)  # address space only: no page is touched
+    try:
+        assert clean_photo(Upload("ok.jpg", photo("JPEG")), 1_000_000).original_type == "JPEG"
+    finally:
+        reserved.close()
