@@ -450,8 +450,11 @@ def report(args: argparse.Namespace, sent: list[Sent], standin: TwilioStandIn, d
         f"| missing replies (accepted, no reply at the provider) | {len(missing)} |",
         f"| still owed after the drain | {owed_text} |",
         f"| replies failed for good (outbox failed) | {failed_rows} |",
-        f"| replies dead after max_attempts refusals (outbox dead; expected {args.count:g} x {args.fail_share:g}^"
-        f"{max_attempts} = {args.count * args.fail_share ** max_attempts:.1f}) | {dead_rows} |",
+        # Half the refusals are 429s, which are not failed attempts (outbox.max_throttled): a reply is dead after
+        # max_attempts 500s in a row among the tries that are not 429s.
+        f"| replies dead after max_attempts refusals (outbox dead; expected {args.count:g} x "
+        f"({args.fail_share / 2:g} / {1 - args.fail_share / 2:g})^{max_attempts} = "
+        f"{args.count * (args.fail_share / 2 / (1 - args.fail_share / 2)) ** max_attempts:.2f}) | {dead_rows} |",
         f"| rq failed jobs left | {failed_jobs} |",
         f"| webhook to reply: p50 / p95 / max | {median(seconds):.2f} s / {percentile(seconds, 0.95):.2f} s / "
         f"{max(seconds, default=float('nan')):.2f} s |",
