@@ -98,7 +98,7 @@ def load_table(yaml_text: str, source: str = "config.yaml") -> RoutingTable:
     """
     reader = _Reader(source)
     try:
-        root = yaml.compose(yaml_text, Loader=yaml.SafeLoader)
+        root = yaml.compose(yaml_text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
         line = mark.line + 1 if mark else 1
