@@ -69,11 +69,6 @@ class ModelCache:
 models = ModelCache()
 
 
-def active_agencies(session: Session) -> set[str]:
-    """The codes of agencies that take complaints now."""
-    return set(session.scalars(select(Agency.code).where(Agency.active.is_(True))))
-
-
 def staffed_agencies(session: Session) -> set[str]:
     """The codes of agencies with at least one active console user (an agency admin who can log in)."""
     return set(session.scalars(select(User.agency_code).where(User.active.is_(True), User.role == AGENCY_ADMIN,
@@ -94,15 +89,12 @@ def unstaffed_agencies(session: Session) -> list[str]:
     return sorted(active - staffed)
 
 
-def route_complaint(session: Session, runtime: Runtime, text: str, active: set[str] | None = None) -> LearnedDecision:
-    """Decide where a complaint goes: keywords alone, or with the city's model when it may decide.
-
-    ``active`` is the agencies that take complaints (read from the database when not given).
-    """
+def route_complaint(session: Session, runtime: Runtime, text: str, active: set[str]) -> LearnedDecision:
+    """Decide where a complaint goes among the ``active`` agencies (:func:`roster`): keywords alone, or with the
+    city's model when it may decide."""
     settings: LearningSettings = runtime.settings.learning
     model = models.current(session, runtime) if settings.enabled else None
-    return decide(text, runtime.settings.routing, model, settings,
-                  active=active_agencies(session) if active is None else active)
+    return decide(text, runtime.settings.routing, model, settings, active=active)
 
 
 def newest_model(session: Session) -> RouterModel | None:

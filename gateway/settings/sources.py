@@ -18,6 +18,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
+from router.config import SAFE_LOADER
+
 Key = tuple[str | int, ...]
 
 
@@ -86,11 +88,6 @@ def read_config(path: str) -> str:
         raise ConfigError(f"SAMBAT_CONFIG: cannot read {path}: {exc.strerror}") from None
 
 
-# libyaml's safe loader where PyYAML was built with it: the config is read for every new environment (each test's
-# own database), and the pure-Python parser took 0.3 s of a 700-line file, libyaml 0.04 s.
-LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def parse_config(text: str, path: str) -> tuple[dict[str, Any], dict[Key, int]]:
     """The config file as a mapping, and the line of every key in it.
 
@@ -98,8 +95,12 @@ def parse_config(text: str, path: str) -> tuple[dict[str, Any], dict[Key, int]]:
         ConfigError: for text that is not YAML or not a mapping, naming the line.
     """
     try:
-        node = yaml.compose(text, Loader=LOADER)
-        document = LOADER(text).get_single_data() or {}
+        loader = SAFE_LOADER(text)  # parsed once: the nodes give the lines, the document is built from them
+        try:
+            node = loader.get_single_node()
+            document = (loader.construct_document(node) if node is not None else None) or {}
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""

@@ -36,8 +36,6 @@ log = logging.getLogger(__name__)
 
 bp = Blueprint("metrics", __name__)
 
-# Parts other branches add; read when this version has them (module, function taking the runtime).
-
 @bp.get("/metrics")
 def metrics() -> Response:
     refusal = _refusal()
