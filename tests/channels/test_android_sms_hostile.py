@@ -10,10 +10,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
-from gateway.jobs.inbound import handle_inbound
-from models import InboundMessage
 from tests.channels import android_payloads as payloads
 from tests.channels.test_android_sms import android, post_event  # noqa: F401 - the fixture
 from tests.conftest import Stack
@@ -42,7 +39,4 @@ def test_a_signed_hostile_event_is_answered_without_a_server_error_and_worked_th
     if response.status_code >= 300:
         assert response.status_code in (400, 403, 413, 422), response.status_code
         return
-    with android.runtime.db.session() as session:
-        waiting = list(session.scalars(select(InboundMessage.id).where(InboundMessage.processed_at.is_(None))))
-    for message_id in waiting:  # routing, commands and replies on whatever arrived
-        handle_inbound(android.runtime, message_id)
+    android.work()  # routing, commands and replies on whatever arrived, as a worker would

@@ -11,10 +11,7 @@ from itertools import count
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
 
-from gateway.jobs.inbound import handle_inbound
-from models import InboundMessage
 from tests.conftest import Stack
 from tests.gateway.web.form.test_form_submit import open_form, send
 from tests.gateway.web.intake_support import new_api_key, web_stack_fixture  # noqa: F401
@@ -29,14 +26,6 @@ _addresses = count(1)
 SLOW = (HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.filter_too_much)
 
 
-def work_through(stack: Stack) -> None:
-    """Run every stored, unprocessed message through the pipeline, as a worker would."""
-    with stack.runtime.db.session() as session:
-        waiting = list(session.scalars(select(InboundMessage.id).where(InboundMessage.processed_at.is_(None))))
-    for message_id in waiting:
-        handle_inbound(stack.runtime, message_id)
-
-
 @pytest.mark.slow
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=SLOW)
 @given(fields=st.dictionaries(st.sampled_from(["text", "name", "phone", "email", "kelurahan", "category", "address",
@@ -49,7 +38,7 @@ def test_the_web_form_never_answers_a_server_error(web_stack: Stack, fields: dic
     response = send(client, {**hidden, **fields})
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
     event(f"form answered {response.status_code}")
-    work_through(web_stack)
+    web_stack.work()  # what was filed is worked through as a worker would: jobs, replies
 
 
 @pytest.mark.slow
@@ -64,7 +53,7 @@ def test_open311_never_answers_a_server_error(web_stack: Stack, fields: dict, fm
                                      content_type="application/x-www-form-urlencoded")
     assert response.status_code < 500, response.get_data(as_text=True)[:500]
     event(f"open311 answered {response.status_code}")
-    work_through(web_stack)
+    web_stack.work()  # what was filed is worked through as a worker would: jobs, replies
 
 
 @pytest.mark.slow
