@@ -29,10 +29,11 @@ HIGH, DEFAULT = "high", "default"  # new messages and ticket replies first, then
 # The jobs, by name: rq imports them in the worker; the embedded queue imports them the same way.
 PROCESS_INBOUND = "gateway.jobs.inbound.process_inbound"
 SEND_OUTBOUND = "gateway.jobs.outbox.send_outbound"
+INBOUND_WAKE = "inbound"  # the wake-up key of PROCESS_INBOUND (JobQueue.wake)
 
 
 def job_id(kind: str, row_id: int) -> str:
-    """The one id of the job that works one row (``send-42``, ``process-7``): queued once while it waits."""
+    """The one id of the job that works one row (``send-42``, ``check-7``): queued once while it waits."""
     return f"{kind}-{row_id}"
 
 
@@ -49,6 +50,12 @@ class JobQueue(Protocol):
                 job_id: str | None = None) -> bool:
         """Run ``func(*args)`` soon, in a worker; ``func`` may be a job's dotted name. With ``job_id``, nothing
         is queued while a job of that id waits or runs (returns False)."""
+
+    def wake(self, func: Callable[..., Any] | str, key: str, priority: str = DEFAULT, force: bool = False) -> bool:
+        """Queue ``func()`` unless a job woken by ``key`` has not started yet; ``force`` queues one anyway."""
+
+    def woken(self, key: str) -> None:
+        """Called by a woken job as it starts: what comes in from now on wakes a new job."""
 
     def ping(self) -> bool:
         """True when the queue can take jobs."""
@@ -79,9 +86,10 @@ class Runtime:
         except Exception:  # noqa: BLE001 - committed; the scheduler's sweep sends pending rows
             log.exception("could not enqueue outbox row %s; the scheduler will send it", outbox_id)
 
-    def process_soon(self, message_id: int) -> None:
-        """Queue the processing of one committed inbound message."""
-        self.queue.enqueue(PROCESS_INBOUND, message_id, priority=HIGH, job_id=job_id("process", message_id))
+    def process_soon(self, force: bool = False) -> None:
+        """Wake a job that processes the committed inbound messages waiting, in batches (one job for many: a
+        message stored while such a job waits to start is left to it)."""
+        self.queue.wake(PROCESS_INBOUND, INBOUND_WAKE, priority=HIGH, force=force)
 
     @property
     def default_sms_sender(self) -> str:

@@ -86,7 +86,7 @@ def retry(runtime: Runtime, kind: str, row_id: int) -> bool:
     log.info("dead %s %s retried", kind, row_id)
     if kind == MESSAGE:
         try:
-            runtime.process_soon(row_id)
+            runtime.process_soon()
         except Exception:  # noqa: BLE001 - no longer dead: the scheduler's sweep queues it
             log.exception("could not enqueue inbound message %s; the scheduler will", row_id)
     else:

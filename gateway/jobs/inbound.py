@@ -1,20 +1,26 @@
-"""A provider's message in: stored and committed first (:func:`store_and_enqueue`), then handled by a worker.
+"""A provider's message in: stored and committed first (:func:`store_and_enqueue`), then filed by a worker.
 
-``process_inbound`` is an rq job that takes a message id. It is safe to run twice, even at once on
-two workers: the complaint is unique per message, the reply's outbox row unique per message, and
-whichever run commits first wins while the other rolls back and only hands on the replies.
+The webhook does not queue a job per message: it wakes ``process_inbound``
+(:meth:`gateway.runtime.Runtime.process_soon`), and a job woken while another waits to start adds nothing. The job
+files every message waiting, in batches of up to :data:`BATCH_SIZE` in one transaction, then sends their replies
+(:func:`gateway.jobs.outbox.deliver_many`; the queue is the fallback when that send cannot run). Under load the
+batches grow with the backlog, so the cost per message falls as the rate rises; alone, a message is a batch of one.
 
-The reply goes out in the same job, right after its outbox row is committed (:func:`gateway.jobs.outbox.deliver`);
-the queue is the fallback when that send cannot run. Each run is counted before it starts (``attempts``, committed,
-with ``next_attempt_at`` leaving the message to this run until its timeout has passed); a run that fails records
-its error, and a message whose runs fail ``jobs.max_attempts`` times is dead (``dead_at``): the scheduler no
-longer hands it out, and the console lists it with a retry button (:mod:`gateway.jobs.dead`).
+Each message is claimed before it is worked: ``attempts`` counted and ``next_attempt_at`` set past the job's timeout
+(a lease), in one UPDATE ... FOR UPDATE SKIP LOCKED, so two workers never file the same message and the scheduler
+hands it out again only once the lease has passed. A message claimed before (its earlier run failed, or stopped:
+a worker killed, a timeout) is filed alone, so a message that kills its worker never takes others down with it. A
+batch whose transaction fails is filed again one message at a time, each in its own transaction: one message's
+error is that message's alone. A run that fails records its error, and a message whose runs fail
+``jobs.max_attempts`` times is dead (``dead_at``): the scheduler no longer hands it out, and the console lists it
+with a retry button (:mod:`gateway.jobs.dead`).
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -28,9 +34,9 @@ from gateway.complaints.media import waiting
 from gateway.complaints.messages import contact_for, handle_message, unproven
 from gateway.complaints.outbox import WRITTEN
 from gateway.jobs.media import fetch_media
-from gateway.jobs.outbox import deliver
+from gateway.jobs.outbox import deliver_many
 from gateway.observability import count_received
-from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime, job_id
+from gateway.runtime import DEFAULT, HIGH, INBOUND_WAKE, Runtime, current_runtime, job_id
 from models import InboundMessage as InboundRow
 from models import Outbox, utcnow
 from models.base import upsert_insert
@@ -39,60 +45,145 @@ from models.message import PENDING
 log = logging.getLogger(__name__)
 
 LEASE_MARGIN = 30  # seconds past the job's timeout before the scheduler may hand the message out again
+BATCH_SIZE = 50  # messages filed in one transaction
+BUDGET_SHARE = 0.25  # of the job's timeout: past it, the job takes no new batch and wakes another job instead
 
 
-def process_inbound(message_id: int) -> None:
-    """rq job: handle one stored inbound message, send its replies, then enqueue its downloads."""
+def process_inbound(message_id: int | None = None) -> None:
+    """rq job: file the inbound messages waiting, a batch at a time, and send their replies, then queue their
+    downloads. (``message_id``, of a job queued by an earlier version, is one of those waiting.)"""
     runtime = current_runtime()
-    if not begin_attempt(runtime, message_id):
-        return
-    try:
-        replies, has_media = _handle(runtime, message_id)
-    except Exception as exc:  # rq's JobTimeoutException included: recorded, then rq records the failure too
-        record_failure(runtime, message_id, exc)
-        raise
-    for outbox_id in replies:
-        send_now(runtime, outbox_id)
-    if has_media:  # photos never hold up the ticket reply
-        for fetch_id in waiting(runtime, message_id):
-            runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT, job_id=job_id("media", fetch_id))
+    runtime.queue.woken(INBOUND_WAKE)  # before the first look: a message stored after this wakes a new job
+    budget = runtime.settings.jobs.timeout("process_inbound") * BUDGET_SHARE
+    started, errors = time.monotonic(), []
+    while True:
+        fresh, again = claim_waiting(runtime, BATCH_SIZE)
+        for batch in ([fresh] if fresh else []) + [[each] for each in again]:
+            errors += work_batch(runtime, batch)
+        if len(fresh) + len(again) < BATCH_SIZE:
+            break  # all that waited when this job started is done; later messages woke a job of their own
+        if time.monotonic() - started > budget:
+            runtime.process_soon(force=True)  # the rest go to a new job, after the jobs queued meanwhile
+            break
+    if errors:
+        raise errors[0]  # recorded with its message already; rq keeps the job as failed, for people to see
 
 
-def send_now(runtime: Runtime, outbox_id: int) -> None:
-    """Send a committed reply in this job; when that cannot run (the database or the provider failed in a way
-    the send could not record), hand it to the queue, whose job the scheduler's sweep also backs up."""
-    try:
-        deliver(runtime, outbox_id)
-    except Exception:  # noqa: BLE001 - the row is committed: the queue (or the sweep) sends it
-        log.exception("outbox %s: sending in the processing job failed; queueing it", outbox_id)
-        runtime.send_soon(outbox_id, priority=HIGH)
+def claim_waiting(runtime: Runtime, limit: int) -> tuple[list[int], list[int]]:
+    """Claim up to ``limit`` messages due for processing, oldest first: count the run and lease them to this job.
 
-
-def begin_attempt(runtime: Runtime, message_id: int) -> bool:
-    """Count one run of the message's job before it does anything. False when the message is dead, or becomes
-    dead now because earlier runs stopped without finishing (a worker killed: nothing recorded their end)."""
+    Returns the ids claimed for the first time, and those claimed before (their earlier run failed or stopped),
+    which are filed one at a time. A message whose earlier runs all stopped without finishing (a worker killed,
+    a timeout: nothing recorded their end) is dead once ``jobs.max_attempts`` runs have started.
+    """
     settings = runtime.settings
     now = utcnow()
+    lease = now + timedelta(seconds=settings.jobs.timeout("process_inbound") + LEASE_MARGIN)
+    due = (select(InboundRow.id)
+           .where(InboundRow.processed_at.is_(None), InboundRow.dead_at.is_(None),
+                  InboundRow.next_attempt_at.is_(None) | (InboundRow.next_attempt_at <= now))
+           .order_by(InboundRow.id).limit(limit).with_for_update(skip_locked=True))
     with runtime.db.session() as session:
-        lease = now + timedelta(seconds=settings.jobs.timeout("process_inbound") + LEASE_MARGIN)
-        attempts = session.execute(
-            update(InboundRow)
-            .where(InboundRow.id == message_id, InboundRow.processed_at.is_(None), InboundRow.dead_at.is_(None))
+        claimed = session.execute(
+            update(InboundRow).where(InboundRow.id.in_(due.scalar_subquery()))
             .values(attempts=InboundRow.attempts + 1, next_attempt_at=lease)
-            .returning(InboundRow.attempts)
-        ).scalar()
+            .returning(InboundRow.id, InboundRow.attempts)
+        ).all()
+        spent = sorted(row_id for row_id, attempts in claimed if attempts > settings.jobs.max_attempts)
+        for row_id in spent:
+            row = session.get(InboundRow, row_id)
+            row.dead_at = now
+            row.last_error = (f"stopped {row.attempts - 1} times without finishing (job timeout or worker killed)"
+                              + (f"; last error: {row.last_error}" if row.last_error else ""))[:2000]
+            log.error("inbound message %s is dead: %s", row_id, row.last_error)
         session.commit()
-        if attempts is not None and attempts <= settings.jobs.max_attempts:
-            return True
-        row = session.get(InboundRow, message_id)
-        if attempts is None:
-            return row is not None and row.dead_at is None  # processed: a second run only hands on the replies
-        row.dead_at = now
-        row.last_error = (f"stopped {row.attempts - 1} times without finishing (job timeout or worker killed)"
-                          + (f"; last error: {row.last_error}" if row.last_error else ""))[:2000]
+    fresh = sorted(row_id for row_id, attempts in claimed if attempts == 1)
+    again = sorted(row_id for row_id, attempts in claimed if 1 < attempts <= settings.jobs.max_attempts)
+    return fresh, again
+
+
+def work_batch(runtime: Runtime, message_ids: list[int]) -> list[Exception]:
+    """File claimed messages in one transaction, send their replies, queue their downloads. A batch that fails is
+    filed again one message at a time; returns the errors of the messages that failed (each recorded). rq's
+    timeout ends the job at once: every message of the batch is recorded as failed, to be tried again alone."""
+    errors: list[Exception] = []
+    replies: list[int] = []
+    with_media: list[int] = []
+    alone = message_ids
+    if len(message_ids) > 1:
+        try:
+            replies, with_media = _file_batch(runtime, message_ids)
+            alone = []
+        except Exception as exc:
+            if _stopped(exc):
+                for message_id in message_ids:
+                    record_failure(runtime, message_id, exc)
+                raise
+            log.warning("a batch of %s messages failed (%s: %s); filing them one at a time", len(message_ids),
+                        type(exc).__name__, exc)
+    for message_id in alone:
+        try:
+            written, media = _handle(runtime, message_id)
+        except Exception as error:  # rq's JobTimeoutException included: recorded, then rq records the failure too
+            record_failure(runtime, message_id, error)
+            if _stopped(error):
+                raise
+            log.exception("inbound message %s failed", message_id)
+            errors.append(error)
+            continue
+        replies += written
+        with_media += media
+    send_now(runtime, replies)
+    for message_id in with_media:  # photos never hold up the ticket reply
+        for fetch_id in waiting(runtime, message_id):
+            runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT, job_id=job_id("media", fetch_id))
+    return errors
+
+
+def _stopped(error: BaseException) -> bool:
+    """True for rq's timeout: the job must end now, not go on with the next message."""
+    from rq.timeouts import BaseTimeoutException
+
+    return isinstance(error, BaseTimeoutException)
+
+
+def _file_batch(runtime: Runtime, message_ids: list[int]) -> tuple[list[int], list[int]]:
+    """Handle claimed messages in one transaction. Returns the replies written (pending) and the messages that
+    came with files."""
+    with runtime.db.session() as session:
+        messages = session.scalars(select(InboundRow).where(InboundRow.id.in_(message_ids))
+                                   .order_by(InboundRow.id)).all()
+        with_media = []
+        for message in messages:
+            if message.processed_at is not None:
+                continue  # an earlier run whose lease ran out finished it after all: its replies are its own
+            message.processed_at = utcnow()  # marked first: the row is written once, with its contact
+            if message.media:
+                with_media.append(message.id)
+            if message.automated:
+                continue  # an auto-reply, a bounce, a carrier's SMS: kept, never answered, and nobody's contact
+            # A sender the channel could not prove (an e-mail whose SPF/DKIM/DMARC verdict failed) is nobody's
+            # contact: the complaint is filed, nothing is answered.
+            contact = None if unproven(message) else contact_for(session, message.sender)
+            handle_message(session, runtime, message, contact)
+        session.flush()
+        # The replies this transaction wrote are pending by construction: no query for them after the commit.
+        written = [row.id for row in session.info.get(WRITTEN, ()) if row.status == PENDING]
         session.commit()
-        log.error("inbound message %s is dead: %s", message_id, row.last_error)
-        return False
+        return written, with_media
+
+
+def send_now(runtime: Runtime, outbox_ids: list[int]) -> None:
+    """Send committed replies in this job; when that cannot run (the database or the provider failed in a way
+    the send could not record), hand them to the queue, whose job the scheduler's sweep also backs up."""
+    if not outbox_ids:
+        return
+    try:
+        deliver_many(runtime, outbox_ids)
+    except Exception:  # noqa: BLE001 - the rows are committed: the queue (or the sweep) sends them
+        log.exception("outbox %s: sending in the processing job failed; queueing them", outbox_ids)
+        for outbox_id in outbox_ids:
+            runtime.send_soon(outbox_id, priority=HIGH)
 
 
 def record_failure(runtime: Runtime, message_id: int, exc: BaseException) -> None:
@@ -122,39 +213,19 @@ def handle_inbound(runtime: Runtime, message_id: int) -> list[int]:
     return _handle(runtime, message_id)[0]
 
 
-def _handle(runtime: Runtime, message_id: int) -> tuple[list[int], bool]:
-    """:func:`handle_inbound`, and whether the message came with files (only then are downloads looked up)."""
+def _handle(runtime: Runtime, message_id: int) -> tuple[list[int], list[int]]:
+    """:func:`handle_inbound` in a transaction of its own, and the message's id if it came with files. A message
+    another run processed first (it committed first) hands on the replies that run left pending."""
+    try:
+        written, with_media = _file_batch(runtime, [message_id])
+        if written or with_media:
+            return written, with_media
+    except IntegrityError:
+        log.info("inbound message %s was processed by another run", message_id)
     with runtime.db.session() as session:
-        message = session.get(InboundRow, message_id)
-        if message is None:
-            log.error("inbound message %s does not exist", message_id)
-            return [], False
-        has_media = bool(message.media)
-        if message.processed_at is None and message.automated:
-            # An auto-reply, a bounce, a carrier's SMS: kept, never answered, and nobody's contact.
-            message.processed_at = utcnow()
-            session.commit()
-        if message.processed_at is None:
-            # A sender the channel could not prove (an e-mail whose SPF/DKIM/DMARC verdict failed) is nobody's
-            # contact: the complaint is filed, nothing is answered.
-            contact = None if unproven(message) else contact_for(session, message.sender)
-            try:
-                # Marked first, so the message row is written once with its contact (one UPDATE, not two).
-                message.processed_at = utcnow()
-                handle_message(session, runtime, message, contact)
-                session.flush()
-                # The replies this run wrote are pending by construction: no query for them after the commit.
-                written = [row.id for row in session.info.get(WRITTEN, ())
-                           if row.inbound_message_id == message_id and row.status == PENDING]
-                session.commit()
-                return written, has_media
-            except IntegrityError:
-                # Another run of this job committed first; its replies are the ones to send.
-                session.rollback()
-                log.info("inbound message %s was processed by another run", message_id)
         return list(session.scalars(
             select(Outbox.id).where(Outbox.inbound_message_id == message_id, Outbox.status == PENDING)
-        )), has_media
+        )), []
 
 
 def store_and_enqueue(runtime: Runtime, message: InboundMessage,
@@ -197,7 +268,7 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         before_enqueue(message_id, created)
     if not processed:
         try:
-            runtime.process_soon(message_id)
+            runtime.process_soon()
         except Exception:  # noqa: BLE001 - stored and committed; the sweep will enqueue it again
             log.exception("could not enqueue inbound message %s; the scheduler will retry", message_id)
     return message_id, created

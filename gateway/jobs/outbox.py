@@ -24,9 +24,9 @@ import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -46,7 +46,7 @@ from gateway.jobs import whatsapp
 from gateway.jobs.reconnect import database_unavailable
 from gateway.jobs.throttle import pace
 from gateway.observability import count_send_error, count_sent, observe_reply
-from gateway.runtime import DEFAULT, Runtime, current_runtime, job_id, send_priority
+from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime, job_id, send_priority
 from models import STATUS_RANK, Contact, Outbox, utcnow
 from models import InboundMessage as InboundRow
 from models.message import CLAIMED, DEAD, ERROR_CODE_LENGTH, IN_FLIGHT, PENDING, RETRY, TEMPLATE
@@ -71,21 +71,10 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
     """
     with runtime.db.session() as session:
         now = utcnow()
-        # Claim the row and read it, with when its message came in (the webhook-to-reply histogram), in one
-        # UPDATE ... RETURNING; committed before anything is sent.
-        received = (select(InboundRow.received_at).where(InboundRow.id == Outbox.inbound_message_id)
-                    .correlate(Outbox).scalar_subquery())
-        claimed = session.execute(
-            update(Outbox)
-            .where(Outbox.id == outbox_id, Outbox.status.in_((PENDING, RETRY)))
-            .where((Outbox.next_attempt_at.is_(None)) | (Outbox.next_attempt_at <= now))
-            .values(status=CLAIMED, attempts=Outbox.attempts + 1, status_updated_at=now)
-            .returning(Outbox, received)
-        ).one_or_none()
-        session.commit()
-        if claimed is None:
+        claimed = _claim(session, now, Outbox.id == outbox_id)
+        if not claimed:
             return None
-        row, received_at = claimed
+        row, received_at = claimed[0]
         attempts = row.attempts
         try:
             outcome = _send_claimed(session, runtime, row, received_at, now, _hops)
@@ -99,11 +88,52 @@ def deliver(runtime: Runtime, outbox_id: int, _hops: int = 2) -> str | None:
     return deliver(runtime, outbox_id, _hops - 1)
 
 
+def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> None:
+    """:func:`deliver` for the replies of one batch of messages: claimed in one UPDATE, sent one by one, and the
+    sends that went through recorded in one statement (a failure, a WhatsApp path or an unsure row is recorded on
+    its own at once, as :func:`deliver` does). A send stopped by an error it could not record hands its claim back
+    and goes to the queue; the others go on."""
+    with runtime.db.session() as session:
+        now = utcnow()
+        sent: list[Sent] = []
+        again: list[int] = []
+        for row, received_at in _claim(session, now, Outbox.id.in_(outbox_ids)):
+            row_id, attempts = row.id, row.attempts
+            try:
+                if _send_claimed(session, runtime, row, received_at, now, 2, sent) is None:
+                    again.append(row_id)  # WhatsApp's window closed: the next path, at once
+            except Exception as exc:  # noqa: BLE001 - put back and queued: the queue (or the sweep) sends it
+                with contextlib.suppress(Exception):
+                    session.rollback()
+                hand_back(runtime, row_id, attempts, exc)
+                log.exception("outbox %s: the send stopped; queueing it", row_id)
+                runtime.send_soon(row_id, priority=HIGH)
+        _record_sent_many(session, runtime, sent)
+    for row_id in again:
+        deliver(runtime, row_id, 1)
+
+
+def _claim(session: Session, now: datetime, which: Any) -> list[Any]:
+    """Claim the rows ``which`` selects that wait to be sent and read them, with when their message came in (the
+    webhook-to-reply histogram), in one UPDATE ... RETURNING; committed before anything is sent."""
+    received = (select(InboundRow.received_at).where(InboundRow.id == Outbox.inbound_message_id)
+                .correlate(Outbox).scalar_subquery())
+    claimed = session.execute(
+        update(Outbox)
+        .where(which, Outbox.status.in_((PENDING, RETRY)))
+        .where((Outbox.next_attempt_at.is_(None)) | (Outbox.next_attempt_at <= now))
+        .values(status=CLAIMED, attempts=Outbox.attempts + 1, status_updated_at=now)
+        .returning(Outbox, received)
+    ).all()
+    session.commit()
+    return sorted(claimed, key=lambda each: each[0].id)
+
+
 def _send_claimed(session: Session, runtime: Runtime, row: Outbox, received_at: datetime | None, now: datetime,
-                  hops: int) -> str | None:
+                  hops: int, sent: list[Sent] | None = None) -> str | None:
     """Send a row this worker claimed (at ``now``) and record the outcome: its new status, or None when the provider
     refused it because the WhatsApp window is closed and it takes the next path (sent again at once by
-    :func:`deliver`)."""
+    :func:`deliver`). With ``sent``, a send that went through is added there, for :func:`_record_sent_many`."""
     # WhatsApp: free text inside the 24-hour window, else a template, else re-addressed to SMS.
     problem = whatsapp.choose_path(session, runtime, row)
     if problem:
@@ -148,8 +178,10 @@ def _send_claimed(session: Session, runtime: Runtime, row: Outbox, received_at: 
         return _record_failure(session, runtime, row, exc)
     except SendError as exc:
         return _record_failure(session, runtime, row, exc)
-    else:
+    if sent is None:
         return _record_sent(session, runtime, row, result, received_at)
+    sent.append(Sent(row.id, row.channel, row.kind, row.path, result, received_at))
+    return result.status
 
 
 def hand_back(runtime: Runtime, outbox_id: int, attempts: int, error: BaseException) -> None:
@@ -208,25 +240,47 @@ def _reconcile(session: Session, runtime: Runtime, row: Outbox, sender: Sender, 
     return _record_sent(session, runtime, row, found)
 
 
+class Sent(NamedTuple):
+    """A send that went through, to be recorded (:func:`_record_sent_many`)."""
+
+    id: int
+    channel: str
+    kind: str
+    path: str | None
+    result: SendResult
+    received_at: datetime | None
+
+
 def _record_sent(session: Session, runtime: Runtime, row: Outbox, result: SendResult,
                  received_at: datetime | None = None) -> str:
-    # A status callback may already have moved the row on; only a row still claimed takes ours. next_attempt_at
-    # is when its provider is asked for its state if no final report came by then (check_outbound).
+    _record_sent_many(session, runtime, [Sent(row.id, row.channel, row.kind, row.path, result, received_at)])
+    return result.status
+
+
+def _record_sent_many(session: Session, runtime: Runtime, sent: list[Sent]) -> None:
+    """Record sends that went through, in one statement (executemany) and one commit. A status callback may already
+    have moved a row on; only a row still claimed takes ours. ``next_attempt_at`` is when its provider is asked for
+    its state if no final report came by then (:func:`check_outbound`)."""
+    if not sent:
+        return
     now = utcnow()
-    session.execute(
-        update(Outbox).where(Outbox.id == row.id).values(
-            provider_message_id=result.provider_message_id, sent_at=now, last_error=None, unsure_since=None,
+    table = Outbox.__table__
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("sent_id")).values(
+            provider_message_id=bindparam("sent_provider_id"), sent_at=now, last_error=None, unsure_since=None,
             next_attempt_at=now + timedelta(seconds=runtime.settings.outbox.reconcile_after),
-            status=case((Outbox.status == CLAIMED, result.status), else_=Outbox.status),
-        )
+            status=case((table.c.status == CLAIMED, bindparam("sent_status")), else_=table.c.status),
+        ),
+        [{"sent_id": each.id, "sent_provider_id": each.result.provider_message_id,
+          "sent_status": each.result.status} for each in sent],
     )
     session.commit()
-    log.info("outbox %s sent by %s as %s%s", row.id, row.channel, result.provider_message_id,
-             f" ({row.path})" if row.path else "")
-    count_sent(row.channel, row.kind)
-    if received_at is not None and row.kind in TICKET_REPLIES:
-        observe_reply(row.channel, (utcnow() - received_at).total_seconds())
-    return result.status
+    for each in sent:
+        log.info("outbox %s sent by %s as %s%s", each.id, each.channel, each.result.provider_message_id,
+                 f" ({each.path})" if each.path else "")
+        count_sent(each.channel, each.kind)
+        if each.received_at is not None and each.kind in TICKET_REPLIES:
+            observe_reply(each.channel, (now - each.received_at).total_seconds())
 
 
 def _fail(session: Session, row: Outbox, reason: str) -> str:

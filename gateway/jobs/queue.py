@@ -3,7 +3,7 @@
 Both take a job function and its arguments (always ids, never objects). With no REDIS_URL, ``sambat up``
 runs an :class:`EmbeddedQueue`, so a fresh machine needs nothing but Python.
 
-A job given a ``job_id`` (``send-42``, ``process-7``: :func:`gateway.runtime.job_id`) is queued once: while a job
+A job given a ``job_id`` (``send-42``, ``check-7``: :func:`gateway.runtime.job_id`) is queued once: while a job
 of that id waits or runs, queueing it again does nothing and returns False, so the scheduler's sweep every few
 seconds adds no second job for a row that already has one. A job that ended (failed, stopped) may be queued
 again, and so may one a worker that died left behind (:meth:`RQQueue._activity`): taken from its queue but never
@@ -12,6 +12,9 @@ maintenance, up to 10 minutes on). In rq the check and the push are one Lua scri
 job's leftovers are cleared first in a WATCHed transaction. Each job runs
 under its own timeout (``jobs.timeouts``; rq stops it there; the embedded queue cannot stop a thread and does
 not enforce it).
+
+The processing of inbound messages is woken instead (:meth:`RQQueue.wake`): one job files every message waiting,
+in batches, and a message stored while such a job waits to start adds nothing to the queue.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ FAILURE_TTL = 7 * 24 * 3600
 ACTIVE = {"queued", "started", "deferred", "scheduled"}  # rq statuses of a job that will still run its work
 ABANDONED_AFTER = 30  # seconds past a started job's timeout: rq would have stopped it, so its worker is gone
 JOB_FIELDS = ("status", "started_at", "timeout", "origin")  # what of an rq job's hash says whether it waits or runs
+WAKE_TTL = 60  # seconds a wake-up flag outlives a job lost before it started; the scheduler's sweep wakes anyway
 
 
 def _name(func: Callable[..., Any] | str) -> str:
@@ -88,6 +92,23 @@ class RQQueue:
             if not self._clear_ended(job_id):
                 return False  # waiting or running: that job does the work
         return False
+
+    def wake(self, func: Callable[..., Any] | str, key: str, priority: str = DEFAULT, force: bool = False) -> bool:
+        """Queue ``func()`` unless a job woken by ``key`` waits still (it has not called :meth:`woken`): then that
+        job does the work, and this costs one Redis command (``SET NX``). ``force`` queues one anyway (the sweep:
+        a flag left by a job that was lost). Returns whether a job was queued."""
+        flag = f"{self.prefix}:wake:{key}"
+        if not self.connection.set(flag, 1, nx=not force, ex=WAKE_TTL):
+            return False
+        try:
+            return self.enqueue(func, priority=priority)
+        except Exception:
+            self.connection.delete(flag)  # no job waits: the next caller tries again
+            raise
+
+    def woken(self, key: str) -> None:
+        """A job woken by ``key`` has started: whatever comes in from now on wakes a new job."""
+        self.connection.delete(f"{self.prefix}:wake:{key}")
 
     def _enqueue_unique(self, queue: Any, func: Callable[..., Any] | str, args: tuple[Any, ...], job_id: str,
                         options: dict[str, Any]) -> bool:
@@ -257,6 +278,7 @@ class EmbeddedQueue:
         self._counter = 0
         self._lock = threading.Lock()
         self._ids: set[str] = set()  # ids of jobs queued or running
+        self._wakes: set[str] = set()  # keys of woken jobs not yet started
         self._workers: list[threading.Thread] = []
         self._app: Any = None
 
@@ -293,6 +315,18 @@ class EmbeddedQueue:
             order = self._counter
         self._jobs.put((0 if priority == HIGH else 1, order, func, args, job_id))
         return True
+
+    def wake(self, func: Callable[..., Any] | str, key: str, priority: str = DEFAULT, force: bool = False) -> bool:
+        """Queue ``func()`` unless a job woken by ``key`` has not started yet (see :meth:`RQQueue.wake`)."""
+        with self._lock:
+            if key in self._wakes and not force:
+                return False
+            self._wakes.add(key)
+        return self.enqueue(func, priority=priority)
+
+    def woken(self, key: str) -> None:
+        with self._lock:
+            self._wakes.discard(key)
 
     def waiting(self, job_id: str) -> bool:
         """True while a job of this id waits or runs."""

@@ -97,8 +97,8 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
             ).order_by(Outbox.id).limit(BATCH)
         ))
         result.checks = queue_checks(runtime, session, now, BATCH)
-    for message_id in inbound_ids:
-        runtime.process_soon(message_id)
+    if inbound_ids:  # one job files them all; forced, as a flag may be left by a job that was lost
+        runtime.process_soon(force=True)
     for row in owed:
         runtime.send_soon(row.id, priority=send_priority(row))
     result.inbound, result.outbox = len(inbound_ids), len(owed)

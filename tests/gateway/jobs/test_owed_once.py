@@ -17,7 +17,7 @@ from sqlalchemy import select
 from gateway.complaints.intake import file_complaint
 from gateway.jobs import dead, inbound
 from gateway.jobs import queue as queue_module
-from gateway.jobs.inbound import begin_attempt, process_inbound
+from gateway.jobs.inbound import BATCH_SIZE, claim_waiting, process_inbound
 from gateway.jobs.queue import EmbeddedQueue, RQQueue
 from gateway.jobs.scheduler import claim_timeout, sweep_once
 from gateway.runtime import DEFAULT, HIGH, SEND_OUTBOUND, job_id
@@ -150,11 +150,13 @@ def test_a_message_whose_job_a_dying_worker_took_is_processed(stack: Stack, twil
         pytest.skip("rq's bookkeeping: the embedded queue forgets a job when its thread ends it")
     queue = stack.runtime.queue
     message_id = stored_message(stack)
-    stack.runtime.process_soon(message_id)
-    assert queue.connection.lpop(queue.queues[HIGH].key) == f"sambat-test-process-{message_id}".encode()
+    stack.runtime.process_soon()
+    assert queue.connection.lpop(queue.queues[HIGH].key) is not None  # the dying worker's pop
+    stack.runtime.process_soon()
+    assert queued(stack)[HIGH] == []  # its wake-up flag is left: no second job while the first "waits"
 
     assert sweep_once(stack.runtime).inbound == 1
-    assert queued(stack)[HIGH] == [job_id("process", message_id)]
+    assert len(queued(stack)[HIGH]) == 1  # the sweep wakes a job anyway
     stack.work()
     with stack.runtime.db.session() as session:
         assert session.get(InboundMessage, message_id).processed_at is not None
@@ -270,8 +272,13 @@ def test_a_message_whose_runs_never_finish_is_dead(stack: Stack) -> None:
     """Killed workers record nothing; the next start counts the runs that never ended."""
     message_id = stored_message(stack)
     attempts = stack.runtime.settings.jobs.max_attempts
-    assert all(begin_attempt(stack.runtime, message_id) for _ in range(attempts))
-    assert begin_attempt(stack.runtime, message_id) is False
+    for attempt in range(1, attempts + 1):
+        fresh, again = claim_waiting(stack.runtime, BATCH_SIZE)
+        assert (fresh, again) == (([message_id], []) if attempt == 1 else ([], [message_id]))
+        with stack.runtime.db.session() as session:
+            session.get(InboundMessage, message_id).next_attempt_at = None  # its lease ran out
+            session.commit()
+    assert claim_waiting(stack.runtime, BATCH_SIZE) == ([], [])
     with stack.runtime.db.session() as session:
         message = session.get(InboundMessage, message_id)
         assert message.dead_at is not None and f"stopped {attempts} times without finishing" in message.last_error
@@ -381,12 +388,12 @@ def test_a_job_past_its_timeout_is_stopped_and_its_error_kept(postgres_url: str,
     try:
         message_id = stored_message(stack)
         monkeypatch.setattr(inbound, "handle_message", lambda *args: time.sleep(10))
-        stack.runtime.process_soon(message_id)
+        stack.runtime.process_soon()
         started = time.monotonic()
         with app.app_context():
             SimpleWorker(queue.ordered, connection=queue.connection).work(burst=True, logging_level="CRITICAL")
         assert time.monotonic() - started < 8
-        assert queue.queues[HIGH].failed_job_registry.get_job_ids() == [f"sambat-test-{job_id('process', message_id)}"]
+        assert len(queue.queues[HIGH].failed_job_registry.get_job_ids()) == 1
         with stack.runtime.db.session() as session:
             message = session.get(InboundMessage, message_id)
             assert message.attempts == 1 and message.processed_at is None
@@ -462,7 +469,7 @@ def test_the_queue_is_the_fallback_when_the_send_cannot_run(stack: Stack, twilio
     def broken(*args: Any) -> None:
         raise ConnectionError("the database went away after the commit")
 
-    monkeypatch.setattr(inbound, "deliver", broken)
+    monkeypatch.setattr(inbound, "deliver_many", broken)
     message_id = stored_message(stack)
     run_job(stack, message_id)
     with stack.runtime.db.session() as session:
