@@ -156,8 +156,10 @@ class Stack:
                 from rq import SimpleWorker
 
                 SimpleWorker(queue.ordered, connection=queue.connection).work(burst=True, logging_level="WARNING")
-                failed = [job_id for q in queue.ordered for job_id in q.failed_job_registry.get_job_ids()]
-                assert not failed, f"rq jobs failed: {failed}"
+                failed = [q.fetch_job(job_id) for q in queue.ordered for job_id in q.failed_job_registry.get_job_ids()]
+                assert not failed, "rq jobs failed:\n" + "\n".join(
+                    f"{job.id if job else '?'} {job.func_name if job else ''}: {job.exc_info if job else ''}"
+                    for job in failed)
             else:
                 while queue.run_pending():
                     pass

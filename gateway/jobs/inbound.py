@@ -34,7 +34,8 @@ from gateway.complaints.media import waiting
 from gateway.complaints.messages import contact_for, handle_message, unproven
 from gateway.complaints.outbox import WRITTEN
 from gateway.jobs.media import fetch_media
-from gateway.jobs.outbox import deliver_many
+from gateway.jobs.outbox import HAND_BACK_DELAYS, deliver_many
+from gateway.jobs.reconnect import database_unavailable, outage_for
 from gateway.observability import count_received
 from gateway.runtime import DEFAULT, HIGH, INBOUND_WAKE, Runtime, current_runtime, job_id
 from models import InboundMessage as InboundRow
@@ -119,12 +120,18 @@ def work_batch(runtime: Runtime, message_ids: list[int]) -> list[Exception]:
                 for message_id in message_ids:
                     record_failure(runtime, message_id, exc)
                 raise
+            if outage_for(exc) is not None:
+                put_back(runtime, message_ids, exc)
+                raise
             log.warning("a batch of %s messages failed (%s: %s); filing them one at a time", len(message_ids),
                         type(exc).__name__, exc)
-    for message_id in alone:
+    for number, message_id in enumerate(alone):
         try:
             written, media = _handle(runtime, message_id)
         except Exception as error:  # rq's JobTimeoutException included: recorded, then rq records the failure too
+            if outage_for(error) is not None:
+                put_back(runtime, alone[number:], error)
+                raise
             record_failure(runtime, message_id, error)
             if _stopped(error):
                 raise
@@ -138,6 +145,35 @@ def work_batch(runtime: Runtime, message_ids: list[int]) -> list[Exception]:
         for fetch_id in waiting(runtime, message_id):
             runtime.queue.enqueue(fetch_media, fetch_id, priority=DEFAULT, job_id=job_id("media", fetch_id))
     return errors
+
+
+def put_back(runtime: Runtime, message_ids: list[int], error: BaseException) -> None:
+    """Hand claimed messages back when the database or Redis went away under them: not their failure, so the run is
+    not counted, and they are due again at once (not at the end of their lease, 90 s on). The database is tried again
+    after each of :data:`gateway.jobs.outbox.HAND_BACK_DELAYS` (a restart takes seconds); one away longer leaves them
+    to the sweep once their lease has passed."""
+    for delay in (*HAND_BACK_DELAYS, None):
+        try:
+            with runtime.db.session() as session:
+                session.execute(
+                    update(InboundRow)
+                    .where(InboundRow.id.in_(message_ids), InboundRow.processed_at.is_(None),
+                           InboundRow.dead_at.is_(None), InboundRow.attempts > 0)
+                    .values(attempts=InboundRow.attempts - 1, next_attempt_at=None)
+                )
+                session.commit()
+            break
+        except Exception as failure:  # noqa: BLE001 - leased: the sweep hands them out when the lease has passed
+            if delay is None or not database_unavailable(failure):
+                log.warning("inbound messages %s: could not put them back (%s); the sweep hands them out when "
+                            "their lease has passed", message_ids, failure)
+                return
+            time.sleep(delay)
+    log.warning("inbound messages %s put back: %s: %s", message_ids, type(error).__name__, error)
+    try:
+        runtime.process_soon(force=True)
+    except Exception:  # noqa: BLE001 - Redis away too: the scheduler's sweep wakes a job
+        log.warning("could not wake a job for the messages put back; the scheduler will")
 
 
 def _stopped(error: BaseException) -> bool:

@@ -26,7 +26,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, case, func, select, update
+from sqlalchemy import bindparam, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,23 +92,34 @@ def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> None:
     """:func:`deliver` for the replies of one batch of messages: claimed in one UPDATE, sent one by one, and the
     sends that went through recorded in one statement (a failure, a WhatsApp path or an unsure row is recorded on
     its own at once, as :func:`deliver` does). A send stopped by an error it could not record hands its claim back
-    and goes to the queue; the others go on."""
+    and goes to the queue; the others go on. The database lost on the way: every claim not recorded is handed
+    back at once (those sent as unsure: their provider is asked before the next try), and the error raised."""
     with runtime.db.session() as session:
         now = utcnow()
         sent: list[Sent] = []
         again: list[int] = []
-        for row, received_at in _claim(session, now, Outbox.id.in_(outbox_ids)):
-            row_id, attempts = row.id, row.attempts
-            try:
-                if _send_claimed(session, runtime, row, received_at, now, 2, sent) is None:
-                    again.append(row_id)  # WhatsApp's window closed: the next path, at once
-            except Exception as exc:  # noqa: BLE001 - put back and queued: the queue (or the sweep) sends it
-                with contextlib.suppress(Exception):
-                    session.rollback()
-                hand_back(runtime, row_id, attempts, exc)
-                log.exception("outbox %s: the send stopped; queueing it", row_id)
-                runtime.send_soon(row_id, priority=HIGH)
-        _record_sent_many(session, runtime, sent)
+        claims = _claim(session, now, Outbox.id.in_(outbox_ids))
+        held = [(row.id, row.attempts) for row, _ in claims]  # as claimed: what hand_back_many may put back
+        try:
+            for row, received_at in claims:
+                row_id, attempts = row.id, row.attempts
+                try:
+                    if _send_claimed(session, runtime, row, received_at, now, 2, sent) is None:
+                        again.append(row_id)  # WhatsApp's window closed: the next path, at once
+                except Exception as exc:
+                    if database_unavailable(exc):
+                        raise
+                    with contextlib.suppress(Exception):
+                        session.rollback()
+                    hand_back(runtime, row_id, attempts, exc)
+                    log.exception("outbox %s: the send stopped; queueing it", row_id)
+                    runtime.send_soon(row_id, priority=HIGH)
+            _record_sent_many(session, runtime, sent)
+        except Exception as exc:
+            with contextlib.suppress(Exception):  # a lost connection: nothing to roll back
+                session.rollback()
+            hand_back_many(runtime, held, exc)
+            raise
     for row_id in again:
         deliver(runtime, row_id, 1)
 
@@ -190,14 +201,21 @@ def hand_back(runtime: Runtime, outbox_id: int, attempts: int, error: BaseExcept
     before it sends. Without this the row stayed claimed until the sweep's claim timeout (90 s). Only this
     worker's claim (``attempts`` as it claimed it) is put back. A database that is away is tried again after each
     of :data:`HAND_BACK_DELAYS` (a restart takes seconds); one away longer leaves it to the sweep."""
+    hand_back_many(runtime, [(outbox_id, attempts)], error)
+
+
+def hand_back_many(runtime: Runtime, claims: list[tuple[int, int]], error: BaseException) -> None:
+    """:func:`hand_back` for several claims (row id, attempts as claimed) in one statement."""
+    if not claims:
+        return
     now = utcnow()
+    mine = or_(*[(Outbox.id == row_id) & (Outbox.attempts == attempts) for row_id, attempts in claims])
     for delay in (*HAND_BACK_DELAYS, None):
         try:
             with runtime.db.session() as session:
                 session.execute(
                     update(Outbox)
-                    .where(Outbox.id == outbox_id, Outbox.status == CLAIMED, Outbox.attempts == attempts,
-                           Outbox.provider_message_id.is_(None))
+                    .where(mine, Outbox.status == CLAIMED, Outbox.provider_message_id.is_(None))
                     .values(status=RETRY, next_attempt_at=now, status_updated_at=now,
                             unsure_since=func.coalesce(Outbox.unsure_since, Outbox.status_updated_at),
                             last_error=f"send stopped: {type(error).__name__}: {error}"[:2000])
@@ -206,8 +224,8 @@ def hand_back(runtime: Runtime, outbox_id: int, attempts: int, error: BaseExcept
             return
         except Exception as failure:  # noqa: BLE001 - the sweep takes the claim back after its timeout
             if delay is None or not database_unavailable(failure):
-                log.warning("outbox %s: could not put the row back (%s); the scheduler takes it back after the "
-                            "claim timeout", outbox_id, failure)
+                log.warning("outbox %s: could not put the rows back (%s); the scheduler takes them back after the "
+                            "claim timeout", [row_id for row_id, _ in claims], failure)
                 return
             time.sleep(delay)
 

@@ -1,0 +1,195 @@
+"""Inbound messages filed in batches (issue 13, point 7): one woken job for many messages, one transaction per batch,
+one claim and one recording statement for their replies; a failing message is that message's failure alone. On
+PostgreSQL + rq on Redis and SQLite + the embedded queue."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
+
+from gateway.jobs import inbound
+from gateway.jobs import outbox as outbox_jobs
+from gateway.jobs.inbound import claim_waiting, process_inbound
+from gateway.jobs.queue import EmbeddedQueue, RQQueue
+from gateway.runtime import HIGH, INBOUND_WAKE, PROCESS_INBOUND
+from models import Complaint, InboundMessage, Outbox, utcnow
+from tests.conftest import REDIS_URL, Stack
+from tests.gateway.conftest import text_in
+
+
+def waiting_jobs(stack: Stack) -> int:
+    queue = stack.runtime.queue
+    if isinstance(queue, RQQueue):
+        return sum(q.count for q in queue.ordered)
+    return queue._jobs.qsize()
+
+
+def stored(stack: Stack, *bodies: str) -> list[int]:
+    """Messages as the webhook stores them, but written straight to the database (no job woken)."""
+    with stack.runtime.db.session() as session:
+        rows = [InboundMessage(channel="twilio", medium="sms", provider_message_id=f"SM{time.time_ns():032x}{n}",
+                               sender=f"+628123450{n:04d}", recipient="+15005550006", body=body, raw={},
+                               received_at=utcnow()) for n, body in enumerate(bodies)]
+        session.add_all(rows)
+        session.commit()
+        return [row.id for row in rows]
+
+
+def run_job(stack: Stack) -> None:
+    with stack.app.app_context():
+        process_inbound()
+
+
+def test_many_messages_wake_one_job_that_files_them_all(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
+    for number in range(6):
+        text_in(stack, f"sampah numpuk di TPS Jl. Bantaran nomor {number}", sender=f"+62812000001{number:02d}")
+    assert waiting_jobs(stack) == 1  # the first webhook woke it; the other five found it waiting
+
+    stack.work()
+    assert len(twilio_standin.messages_sent()) == 6
+    with stack.runtime.db.session() as session:
+        messages = session.scalars(select(InboundMessage)).all()
+        assert [(m.attempts, m.processed_at is not None, m.dead_at) for m in messages] == [(1, True, None)] * 6
+        assert session.scalar(select(func.count()).select_from(Complaint)) == 6
+        assert {row.status for row in session.scalars(select(Outbox))} == {"queued"}
+
+
+@pytest.mark.parametrize("kind", ["rq", "embedded"])
+def test_a_message_stored_once_the_job_started_wakes_a_new_one(kind: str) -> None:
+    """The job clears its flag before its first look: what is stored after that is not left to it."""
+    queue = RQQueue(REDIS_URL, name="sambat-test-wake") if kind == "rq" else EmbeddedQueue()
+    if kind == "rq":
+        queue.connection.flushdb()
+    try:
+        assert queue.wake(PROCESS_INBOUND, INBOUND_WAKE, priority=HIGH) is True
+        assert queue.wake(PROCESS_INBOUND, INBOUND_WAKE, priority=HIGH) is False  # one waits: it files this too
+        queue.woken(INBOUND_WAKE)  # the job starts
+        assert queue.wake(PROCESS_INBOUND, INBOUND_WAKE, priority=HIGH) is True
+        assert queue.wake(PROCESS_INBOUND, INBOUND_WAKE, priority=HIGH, force=True) is True  # the sweep's
+        if kind == "rq":
+            assert queue.queues[HIGH].count == 3
+            assert 0 < queue.connection.ttl(f"{queue.prefix}:wake:{INBOUND_WAKE}") <= 60  # a lost job's flag expires
+        else:
+            assert queue._jobs.qsize() == 3
+    finally:
+        if kind == "rq":
+            queue.connection.flushdb()
+
+
+def test_one_failing_message_is_its_own_failure(stack: Stack, twilio_standin,  # noqa: ANN001
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch's transaction fails; its messages are filed again one at a time, and only the poison one fails
+    (its error kept, tried again later on its own)."""
+    ids = stored(stack, "jalan rusak depan SDN 3", "RACUN", "lampu jalan mati di Kayutangan")
+    handle = inbound.handle_message
+
+    def poisoned(session: Any, runtime: Any, message: InboundMessage, contact: Any) -> None:
+        if message.body == "RACUN":
+            raise RuntimeError("the router choked")
+        handle(session, runtime, message, contact)
+
+    monkeypatch.setattr(inbound, "handle_message", poisoned)
+    with pytest.raises(RuntimeError, match="choked"):  # raised at the end: rq keeps the job as failed
+        run_job(stack)
+    assert len(twilio_standin.messages_sent()) == 2
+    with stack.runtime.db.session() as session:
+        rows = {row.id: row for row in session.scalars(select(InboundMessage))}
+        assert [rows[i].processed_at is not None for i in ids] == [True, False, True]
+        poison = rows[ids[1]]
+        assert (poison.attempts, poison.last_error) == (1, "RuntimeError: the router choked")
+        assert poison.next_attempt_at > utcnow()  # its backoff
+        poison.next_attempt_at = None
+        session.commit()
+
+    assert claim_waiting(stack.runtime, 50) == ([], [ids[1]])  # claimed before: filed alone next time
+
+
+def test_messages_claimed_before_are_filed_alone(stack: Stack) -> None:
+    first, second, third = stored(stack, "jalan rusak", "got mampet", "pohon tumbang")
+    with stack.runtime.db.session() as session:
+        session.get(InboundMessage, second).attempts = 2  # its earlier runs stopped (a worker killed)
+        session.commit()
+    assert claim_waiting(stack.runtime, 50) == ([first, third], [second])
+    assert claim_waiting(stack.runtime, 50) == ([], [])  # leased to that run until its timeout has passed
+    with stack.runtime.db.session() as session:
+        lease = session.get(InboundMessage, first).next_attempt_at
+        timeout = stack.runtime.settings.jobs.timeout("process_inbound")
+        assert utcnow() + timedelta(seconds=timeout) < lease < utcnow() + timedelta(seconds=timeout + 60)
+
+
+def test_two_workers_claim_different_messages(stack: Stack) -> None:
+    if stack.name != "postgres":
+        pytest.skip("SKIP LOCKED: SQLite has one writer at a time anyway")
+    ids = stored(stack, *[f"keluhan nomor {n}" for n in range(20)])
+    barrier = threading.Barrier(2)
+    claims: list[list[int]] = [[], []]
+
+    def claim(worker: int) -> None:
+        barrier.wait()
+        while True:
+            fresh, again = claim_waiting(stack.runtime, 3)
+            if not fresh + again:
+                return
+            claims[worker] += fresh + again
+
+    threads = [threading.Thread(target=claim, args=(n,)) for n in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(claims[0] + claims[1]) == ids  # every message once
+    assert not set(claims[0]) & set(claims[1])
+
+
+def test_replies_of_a_batch_are_recorded_apart_when_one_send_fails(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
+    stored(stack, "jalan rusak depan SDN 3", "got mampet di Sawojajar", "lampu jalan mati di Kayutangan")
+    twilio_standin.fail_next(status=500)  # the first send of the batch
+    run_job(stack)
+    assert len(twilio_standin.messages_sent()) == 2
+    with stack.runtime.db.session() as session:
+        rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+        assert [row.status for row in rows] == ["retry", "queued", "queued"]
+        assert rows[0].unsure_since is not None  # a 5xx may follow a send: asked about before the next try
+        assert all(row.provider_message_id and row.sent_at and row.next_attempt_at for row in rows[1:])
+
+
+def database_gone(*args: Any, **kwargs: Any) -> Any:
+    raise OperationalError("UPDATE", {}, Exception("server closed the connection unexpectedly"))
+
+
+def test_a_batch_the_database_dropped_is_put_back_at_once(stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not the messages' failure: the run is not counted and they are due again now, not at the end of their lease."""
+    ids = stored(stack, "jalan rusak depan SDN 3", "got mampet di Sawojajar")
+    with monkeypatch.context() as patched:
+        patched.setattr(inbound, "_file_batch", database_gone)
+        with pytest.raises(OperationalError):
+            run_job(stack)
+    with stack.runtime.db.session() as session:
+        rows = session.scalars(select(InboundMessage).order_by(InboundMessage.id)).all()
+        assert [(row.id, row.attempts, row.next_attempt_at, row.last_error) for row in rows] == [
+            (ids[0], 0, None, None), (ids[1], 0, None, None)]
+    assert waiting_jobs(stack) == 1  # woken again
+    assert claim_waiting(stack.runtime, 50) == (ids, [])
+
+
+def test_sends_the_database_dropped_are_handed_back_as_unsure(stack: Stack, twilio_standin,  # noqa: ANN001
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    stored(stack, "jalan rusak depan SDN 3", "got mampet di Sawojajar")
+    with monkeypatch.context() as patched:
+        patched.setattr(outbox_jobs, "_record_sent_many", database_gone)
+        run_job(stack)  # the sends' failure is the queue's to retry: the filing job itself succeeds
+    assert len(twilio_standin.messages_sent()) == 2
+    with stack.runtime.db.session() as session:
+        rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+        assert [(row.status, row.provider_message_id, row.unsure_since is not None) for row in rows] == [
+            ("retry", None, True)] * 2
+    stack.work()  # the queued sends ask Twilio first: it has both, so nothing is sent again
+    assert len(twilio_standin.messages_sent()) == 2
+    with stack.runtime.db.session() as session:
+        assert {row.status for row in session.scalars(select(Outbox))} == {"queued"}
