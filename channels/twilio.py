@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import platform
+from base64 import b64encode
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -250,8 +251,8 @@ class TwilioSender:
         self._create_path = urlsplit(base).path + CREATE_MESSAGE_PATH.format(account_sid=account_sid)
         self._pool, self._create_url = _connection_pool(base, self._create_path, timeout)
         self._headers = {
-            **urllib3.make_headers(basic_auth=f"{account_sid}:{auth_token}", user_agent=USER_AGENT),
-            "Accept": "application/json", "Accept-Charset": "utf-8",
+            "Authorization": "Basic " + b64encode(f"{account_sid}:{auth_token}".encode()).decode("ascii"),
+            "User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Charset": "utf-8",
             "Content-Type": "application/x-www-form-urlencoded",
         }
 
