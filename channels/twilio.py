@@ -251,7 +251,7 @@ class TwilioSender:
         self._create_path = urlsplit(base).path + CREATE_MESSAGE_PATH.format(account_sid=account_sid)
         self._pool, self._create_url = _connection_pool(base, self._create_path, timeout)
         self._headers = {
-            "Authorization": "Basic " + b64encode(f"{account_sid}:{auth_token}".encode()).decode("ascii"),
+            "Authorization": _basic_auth(account_sid, auth_token),
             "User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Charset": "utf-8",
             "Content-Type": "application/x-www-form-urlencoded",
         }
@@ -362,11 +362,15 @@ def _connection_pool(base_url: str, path: str, timeout: float
         options["ca_cert_dir" if os.path.isdir(certificates) else "ca_certs"] = certificates
     proxy = requests.utils.select_proxy(base_url, environment["proxies"])
     if proxy:
-        auth = urllib3.util.parse_url(proxy).auth
-        headers = urllib3.make_headers(proxy_basic_auth=auth) if auth else None
+        user, password = requests.utils.get_auth_from_url(proxy)
+        headers = {"Proxy-Authorization": _basic_auth(user, password)} if user else None
         return urllib3.ProxyManager(proxy, num_pools=1, proxy_headers=headers, **options), \
             urllib3.util.parse_url(base_url)._replace(path=path).url
     return urllib3.connection_from_url(base_url, **options), path
+
+
+def _basic_auth(user: str, password: str) -> str:
+    return "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def _excerpt(data: bytes) -> str:

@@ -155,6 +155,23 @@ def test_a_201_that_is_not_json_is_unsure_and_found_later(twilio_standin: Twilio
     assert found is not None and found.provider_message_id == created["sid"]
 
 
+def test_the_environment_proxy_is_used_as_by_twilio_client(twilio_standin: TwilioStandIn,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """http_proxy (and its credentials, percent-encoded in the URL) count as they do for requests; the stand-in
+    serves a proxied request's absolute URL as its own."""
+    for name in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", twilio_standin.base_url.replace("http://", "http://city:p%40ss@"))
+    sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, from_number=CITY_NUMBER, api_base_url="http://api.twilio.invalid")
+
+    result = sender.send(sms())
+
+    [request] = twilio_standin.requests
+    assert request.headers["Host"] == "api.twilio.invalid"
+    assert b64decode(request.headers["Proxy-Authorization"].removeprefix("Basic ")) == b"city:p@ss"
+    assert result.provider_message_id == twilio_standin.messages_sent()[0]["sid"]
+
+
 def test_a_refused_connection_is_provider_unavailable() -> None:
     with socket.socket() as probe:  # a port nothing listens on
         probe.bind(("127.0.0.1", 0))
