@@ -185,7 +185,7 @@ def test_a_refused_connection_is_provider_unavailable() -> None:
 def test_an_answer_after_the_timeout_is_provider_unavailable(twilio_standin: TwilioStandIn) -> None:
     twilio_standin.delay_next(3)
     sender = TwilioSender(ACCOUNT_SID, AUTH_TOKEN, from_number=CITY_NUMBER, api_base_url=twilio_standin.base_url,
-                          timeout=0.5)
+                          timeout=1)
 
     with pytest.raises(ProviderUnavailable, match="Twilio unreachable: ReadTimeoutError"):
         sender.send(sms())
