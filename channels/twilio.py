@@ -1,8 +1,10 @@
-"""Twilio: SMS, MMS and WhatsApp in through a signed webhook, out through twilio's own client.
+"""Twilio: SMS, MMS and WhatsApp in through a signed webhook, out through one POST to Twilio's Messages API.
 
 Inbound checks go in a fixed order, each failure with its own 4xx: the X-Twilio-Signature (403), the
 required fields (400), the sender's number to E.164 (400). Outbound errors become the typed
-exceptions of :mod:`channels.base`, so only the ones a retry can help are retried.
+exceptions of :mod:`channels.base`, so only the ones a retry can help are retried. A message is sent with a
+plain form POST over a kept-alive urllib3 pool (twilio's client costs several times the CPU per message for the
+same request); the rare look-ups (:meth:`TwilioSender.find`, :meth:`TwilioSender.fetch_status`) use twilio's client.
 
 A WhatsApp location pin (``Latitude``, ``Longitude``, ``Address``, ``Label``) becomes the message's
 location. MMS and WhatsApp photos stay URLs in the message; the worker downloads them later with
@@ -17,13 +19,17 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
+import platform
+from base64 import b64encode
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse, urlsplit
+from urllib.parse import urlencode, urlparse, urlsplit
 
 import phonenumbers
 import requests
+import urllib3
 from pydantic import SecretStr, field_validator
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -83,6 +89,10 @@ WINDOW_CLOSED_CODES = {63016}
 FAILED_STATUSES = {"failed", "undelivered"}
 MEDIA_CHUNK = 64 * 1024
 LIST_PAGE_SIZE = 50  # List Messages page while looking for a message whose send had no known outcome
+CREATE_MESSAGE_PATH = "/2010-04-01/Accounts/{account_sid}/Messages.json"
+USER_AGENT = f"Sambat (urllib3/{urllib3.__version__}; Python/{platform.python_version()})"
+# Connections kept per sender, as twilio's own client keeps; threads beyond it open and drop their own.
+POOL_SIZE = min(32, (os.cpu_count() or 1) + 4)
 
 
 class SignatureCheck(RequestValidator):
@@ -224,7 +234,10 @@ class _BaseUrlHttpClient(TwilioHttpClient):
 
 
 class TwilioSender:
-    """Sends SMS and WhatsApp messages with ``client.messages.create``."""
+    """Sends SMS and WhatsApp messages with one POST to Create Message; finds and fetches them with twilio's client.
+
+    Shared by the threads that run jobs: the urllib3 pool behind :meth:`send` is thread-safe.
+    """
 
     name = "twilio"
 
@@ -234,35 +247,59 @@ class TwilioSender:
         self.from_number = from_number
         self.messaging_service_sid = messaging_service_sid
         self.client = Client(account_sid, auth_token, http_client=_BaseUrlHttpClient(api_base_url, timeout))
+        base = api_base_url.rstrip("/")
+        self._create_path = urlsplit(base).path + CREATE_MESSAGE_PATH.format(account_sid=account_sid)
+        self._pool, self._create_url = _connection_pool(base, self._create_path, timeout)
+        self._headers = {
+            "Authorization": _basic_auth(account_sid, auth_token),
+            "User-Agent": USER_AGENT, "Accept": "application/json", "Accept-Charset": "utf-8",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
 
     def send(self, message: OutboundMessage) -> SendResult:
-        """Create the message at Twilio.
+        """Create the message at Twilio: one form POST, the answer's ``sid`` and ``status`` read from its JSON.
 
         Raises:
             SendError: a typed subclass; ``retryable`` tells the outbox whether to try again.
         """
-        params: dict[str, Any] = {"to": _address(message.medium, message.recipient)}
+        fields = {"To": _address(message.medium, message.recipient)}
         if message.template:  # an approved template (Content API): WhatsApp past its 24-hour window
-            params["content_sid"] = message.template
-            params["content_variables"] = json.dumps(message.template_variables or {}, ensure_ascii=False)
+            fields["ContentSid"] = message.template
+            fields["ContentVariables"] = json.dumps(message.template_variables or {}, ensure_ascii=False)
         else:
-            params["body"] = message.body
+            fields["Body"] = message.body
         sender = message.sender or self.from_number
         if sender:
-            params["from_"] = _address(message.medium, sender)
+            fields["From"] = _address(message.medium, sender)
         elif self.messaging_service_sid:
-            params["messaging_service_sid"] = self.messaging_service_sid
+            fields["MessagingServiceSid"] = self.messaging_service_sid
         else:
             raise ChannelConfigError("no sender: set sms.twilio_from or sms.twilio_messaging_service_sid")
         if message.status_callback:
-            params["status_callback"] = message.status_callback
+            fields["StatusCallback"] = message.status_callback
         try:
-            created = self.client.messages.create(**params)
-        except TwilioRestException as exc:
-            raise classify_error(exc) from None
-        except requests.exceptions.RequestException as exc:
+            answer = self._pool.urlopen("POST", self._create_url, body=urlencode(fields).encode(),
+                                        headers=self._headers, retries=False, redirect=False)
+        except urllib3.exceptions.HTTPError as exc:  # refused, reset, timed out, TLS, proxy
             raise ProviderUnavailable(f"Twilio unreachable: {type(exc).__name__}: {exc}") from None
-        return SendResult(provider_message_id=created.sid, status=created.status or "queued")
+        try:
+            document = json.loads(answer.data)
+        except ValueError:
+            document = None
+        resource = document if isinstance(document, dict) else {}
+        if 200 <= answer.status < 300:
+            if not isinstance(resource.get("sid"), str):
+                # Twilio may well have taken the message: the outbox asks (find) before it sends again.
+                raise ProviderUnavailable(f"Twilio answered {answer.status} without a Message resource: "
+                                          f"{_excerpt(answer.data)}")
+            return SendResult(provider_message_id=resource["sid"], status=resource.get("status") or "queued")
+        # Twilio's error JSON ({code, message, more_info, status}); any other answer maps by its HTTP status.
+        code = resource.get("code")
+        text = str(resource.get("message") or "") if document is not None else \
+            f"an answer that is not JSON: {_excerpt(answer.data)}"
+        error = TwilioRestException(answer.status, self._create_path, text,
+                                    code=code if isinstance(code, int) else None, method="POST")
+        raise classify_error(error) from None
 
     def find(self, message: OutboundMessage, since: datetime, known: Callable[[str], bool]) -> SendResult | None:
         """Twilio's record of this message: List Messages to its number, newest first, back to ``since`` (less a
@@ -307,6 +344,39 @@ class TwilioSender:
         return StatusReport(provider_message_id=found.sid, status=found.status,
                             error_code=str(code) if code else None, raw={"fetched": True},
                             window_closed=found.status in FAILED_STATUSES and code in WINDOW_CLOSED_CODES)
+
+
+def _connection_pool(base_url: str, path: str, timeout: float
+                     ) -> tuple[urllib3.HTTPConnectionPool | urllib3.ProxyManager, str]:
+    """A kept-alive pool to ``base_url`` and the URL to give its ``urlopen`` for ``path``.
+
+    The environment counts as it does for requests (and so for twilio's client): ``HTTPS_PROXY``/``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE``, else certifi's certificates.
+    """
+    environment = requests.Session().merge_environment_settings(base_url, {}, None, None, None)
+    options: dict[str, Any] = {"timeout": urllib3.Timeout(connect=timeout, read=timeout), "retries": False,
+                               "maxsize": POOL_SIZE, "block": False}
+    if base_url.startswith("https:"):
+        verify = environment["verify"]
+        certificates = requests.certs.where() if verify is True else str(verify)
+        options["ca_cert_dir" if os.path.isdir(certificates) else "ca_certs"] = certificates
+    proxy = requests.utils.select_proxy(base_url, environment["proxies"])
+    if proxy:
+        user, password = requests.utils.get_auth_from_url(proxy)
+        headers = {"Proxy-Authorization": _basic_auth(user, password)} if user else None
+        return urllib3.ProxyManager(proxy, num_pools=1, proxy_headers=headers, **options), \
+            urllib3.util.parse_url(base_url)._replace(path=path).url
+    return urllib3.connection_from_url(base_url, **options), path
+
+
+def _basic_auth(user: str, password: str) -> str:
+    return "Basic " + b64encode(f"{user}:{password}".encode()).decode("ascii")
+
+
+def _excerpt(data: bytes) -> str:
+    """The start of an answer's body, for an error message."""
+    text = data[:200].decode("utf-8", "replace")
+    return repr(text + ("..." if len(data) > 200 else ""))
 
 
 def _address(medium: str, number: str) -> str:
@@ -468,4 +538,11 @@ class SmsSettings(Section):
     @field_validator("twilio_api_base_url")
     @classmethod
     def _base_url(cls, value: str) -> str:
-        return http_url(value)
+        http_url(value)
+        try:
+            host = urllib3.util.parse_url(value).host
+        except urllib3.exceptions.LocationParseError:
+            host = None
+        if not host:
+            raise ValueError(f"not a URL with a host name: {value!r}")
+        return value

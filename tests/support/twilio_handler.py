@@ -68,6 +68,8 @@ class RecordedRequest:
     violations: list[Violation] = field(default_factory=list)
     status: int = 0
     answer: dict[str, Any] | None = None
+    sent_instead: str | None = None  # a body sent instead of ``answer`` (fail_next(body=...))
+    peer: tuple[str, int] | None = None  # the client's address and port: one per kept-alive connection
 
     @property
     def params(self) -> dict[str, str]:
@@ -175,6 +177,7 @@ class TwilioHandler(BaseHTTPRequestHandler):
             form=parse_qs(raw_body.decode("utf-8", "replace"), keep_blank_values=True),
             raw_body=raw_body,
             received_at=time.time(),
+            peer=self.client_address[:2],
         )
         status, answer, delay = self._answer(recorded)
         recorded.status, recorded.answer = status, answer
@@ -185,7 +188,10 @@ class TwilioHandler(BaseHTTPRequestHandler):
             self.standin.fail_outside_window(recorded.params, answer)
         if delay and self.standin.stopping.wait(delay):
             return
-        self._send_json(status, answer)
+        if recorded.sent_instead is not None:
+            self._send(status, recorded.sent_instead.encode("utf-8"), "text/html; charset=utf-8")
+        else:
+            self._send(status, json.dumps(answer).encode("utf-8"), "application/json; charset=utf-8")
 
     def _answer(self, recorded: RecordedRequest) -> tuple[int, dict[str, Any], float]:
         """Check the request and choose the answer: (status, JSON, delay before answering)."""
@@ -210,6 +216,8 @@ class TwilioHandler(BaseHTTPRequestHandler):
         )
         recorded.violations.extend(check_create_message(form_request, recorded.form))
         scripted = self.standin.next_scripted_answer()
+        if scripted is not None:
+            recorded.sent_instead = scripted.body
         if scripted is None:  # a random share of failures (fail_share), for fault-injection runs
             failure = self.standin.random_failure()
             if failure is not None:
@@ -255,11 +263,10 @@ class TwilioHandler(BaseHTTPRequestHandler):
             "next_page_uri": uri(page + 1) if more else None, "previous_page_uri": uri(page - 1) if page else None,
         }, 0.0
 
-    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode("utf-8")
+    def _send(self, status: int, data: bytes, content_type: str) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)

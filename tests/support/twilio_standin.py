@@ -74,6 +74,7 @@ class ScriptedAnswer:
     message: str | None
     delay: float
     remaining: int
+    body: str | None = None
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,8 @@ class TwilioStandIn:
         return Client(account_sid, auth_token, http_client=StandInHttpClient(self.base_url, timeout=timeout))
 
     def fail_next(
-        self, status: int, code: int | None = None, message: str | None = None, times: int = 1, delay: float = 0.0
+        self, status: int, code: int | None = None, message: str | None = None, times: int = 1, delay: float = 0.0,
+        body: str | None = None,
     ) -> None:
         """Answer the next ``times`` CreateMessage requests with a Twilio error instead of 201.
 
@@ -161,9 +163,11 @@ class TwilioStandIn:
             message: Error message; defaults to Twilio's wording for the code.
             times: How many requests get this answer.
             delay: Seconds to wait before answering, to drive client timeouts.
+            body: Send this text (``text/html``) instead of Twilio's JSON, as a proxy or load balancer in front of
+                Twilio may; with ``status`` 201 the message is still created (the answer was lost on the way).
         """
         with self._state:
-            self._script.append(ScriptedAnswer(status, code, message, delay, times))
+            self._script.append(ScriptedAnswer(status, code, message, delay, times, body))
 
     def fail_share(self, share: float, statuses: tuple[int, ...] = (429, 500), seed: int = 0) -> None:
         """From now on answer a random ``share`` (0..1) of CreateMessage requests with one of ``statuses``

@@ -61,6 +61,7 @@ def test_console_provider_without_credentials() -> None:
         ("broken YAML", ("city: Kota Malang", "city: [Kota Malang"), {}, "while parsing a flow sequence at line 6"),
         ("bad environment number", None, {"SAMBAT_OUTBOX_MAX_ATTEMPTS": "many"}, "SAMBAT_OUTBOX_MAX_ATTEMPTS"),
         ("bad public URL", None, {"SAMBAT_PUBLIC_URL": "sambat.example"}, "SAMBAT_PUBLIC_URL"),
+        ("Twilio API URL without a host", None, {"SAMBAT_TWILIO_API_BASE_URL": "https://"}, "not a URL with a host"),
         ("bad router config", ("router:\n  threshold:", "router:\n  threshold: 7\n  old_threshold:"), {},
          "threshold"),
         # issue 15
