@@ -52,7 +52,7 @@ def test_many_messages_wake_one_job_that_files_them_all(stack: Stack, twilio_sta
     assert waiting_jobs(stack) == 1  # the first webhook woke it; the other five found it waiting
 
     stack.work()
-    assert len(twilio_standin.messages_sent()) == 6
+    assert len(twilio_standin.messages_sent()) == 6, [(m["to"], m["body"][:40]) for m in twilio_standin.messages_sent()]
     with stack.runtime.db.session() as session:
         messages = session.scalars(select(InboundMessage)).all()
         assert [(m.attempts, m.processed_at is not None, m.dead_at) for m in messages] == [(1, True, None)] * 6
