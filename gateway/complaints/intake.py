@@ -357,8 +357,22 @@ def agency_accepts(session: Session, code: str) -> bool:
     return agency is not None and agency.active
 
 
+TICKET_CODES = "sambat.ticket_codes"  # session.info key: codes a batch checked at once (reserve_ticket_codes)
+
+
+def reserve_ticket_codes(session: Session, count: int) -> None:
+    """Draw ``count`` new ticket codes checked unused in one query, for :func:`unused_ticket_code` to hand out in
+    this session (a batch of messages: one query, not one per complaint)."""
+    drawn = {new_ticket_code() for _ in range(count)}
+    taken = set(session.scalars(select(Complaint.ticket_code).where(Complaint.ticket_code.in_(drawn))))
+    session.info[TICKET_CODES] = sorted(drawn - taken)
+
+
 def unused_ticket_code(session: Session) -> str:
     """A new ticket code no complaint in the database has yet (codes are random, so two can meet)."""
+    reserved = session.info.get(TICKET_CODES)
+    if reserved:
+        return reserved.pop()
     for _ in range(10):
         code = new_ticket_code()
         if session.scalar(select(Complaint.id).where(Complaint.ticket_code == code)) is None:

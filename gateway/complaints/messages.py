@@ -14,26 +14,71 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from gateway.complaints import commands, followups
-from gateway.complaints.intake import file_complaint, filed_by, identity_contact, sharing, ticket_values
+from gateway.complaints.intake import (
+    file_complaint,
+    filed_by,
+    identity_contact,
+    reserve_ticket_codes,
+    sharing,
+    ticket_values,
+)
 from gateway.complaints.media import attach_media
 from gateway.complaints.replies import MAX_SEGMENTS, render, status_text
+from gateway.complaints.routing import ROSTER, roster
 from gateway.complaints.status import add_parts, resume_updates, stop_updates
 from gateway.runtime import Runtime
 from models import Complaint, ComplaintMerge, Contact, InboundMessage, utcnow
+from models.base import upsert_insert
 from models.complaint import MERGED
 from models.tickets import format_ticket_code, parse_ticket_code
 
 RECENT = timedelta(hours=1)  # a text-less photo or pin this soon after a complaint belongs to it
 
 
+CONTACTS = "sambat.contacts"  # session.info keys of a batch (prepare_batch): its senders' contacts by address,
+PINS = "sambat.pins"  # and the contacts that may have a place waiting (a pin sent without a complaint)
+
+
 def contact_for(session: Session, address: str) -> Contact:
     """The contact of the phone number (or e-mail address) a message came from: that identity's own contact,
     never a pair someone gave on the form (:func:`gateway.complaints.intake.identity_contact`)."""
-    return identity_contact(session, address)
+    known = session.info.get(CONTACTS, {}).get(address)
+    return known if known is not None else identity_contact(session, address)
+
+
+def prepare_batch(session: Session, messages: list[InboundMessage]) -> None:
+    """Read at once what handling each of ``messages`` would read one by one, for this session: the roster of
+    agencies, the senders' contacts (the new ones inserted in one statement), which of them may have a pin
+    waiting for its complaint, and a ticket code for each. Handling then reads these from ``session.info``."""
+    session.info[ROSTER] = roster(session)
+    reserve_ticket_codes(session, len(messages))
+    senders = sorted({m.sender for m in messages if m.sender and not m.automated and not unproven(m)})
+    if not senders:
+        return
+    contacts = {_address_of(c): c for c in session.scalars(select(Contact).where(or_(
+        Contact.phone.in_([a for a in senders if "@" not in a]) & Contact.email.is_(None),
+        Contact.email.in_([a for a in senders if "@" in a]) & Contact.phone.is_(None))))}
+    new = [a for a in senders if a not in contacts]
+    if new:
+        dialect = session.get_bind().dialect.name
+        for contact in session.scalars(upsert_insert(dialect)(Contact).values(
+                [{"phone": None, "email": a} if "@" in a else {"phone": a, "email": None} for a in new])
+                .on_conflict_do_nothing().returning(Contact)):
+            contacts[_address_of(contact)] = contact
+    session.info[CONTACTS] = contacts  # a sender another worker created at once is looked up one by one
+    since = min(m.received_at or utcnow() for m in messages) - RECENT
+    session.info[PINS] = set(session.scalars(select(InboundMessage.contact_id).distinct().where(
+        InboundMessage.contact_id.in_([c.id for c in contacts.values()]), InboundMessage.location.is_not(None),
+        InboundMessage.complaint_id.is_(None), InboundMessage.received_at >= since,
+    ))) | {contacts[m.sender].id for m in messages if m.location and m.sender in contacts}
+
+
+def _address_of(contact: Contact) -> str:
+    return contact.email if contact.phone is None else contact.phone
 
 
 def unproven(message: InboundMessage) -> bool:
@@ -105,8 +150,8 @@ def _recent_complaint(session: Session, message: InboundMessage, contact: Contac
 
 def _take_waiting_place(session: Session, message: InboundMessage, contact: Contact, complaint: Complaint) -> None:
     """A new complaint without a place takes the pin the citizen sent within the hour before it, if any."""
-    if message.location:
-        return
+    if message.location or contact.id not in session.info.get(PINS, {contact.id}):
+        return  # a pin of its own, or none waiting (a batch looked for all its senders' at once)
     since = (message.received_at or utcnow()) - RECENT
     pin = session.scalar(select(InboundMessage).where(
         InboundMessage.contact_id == contact.id, InboundMessage.location.is_not(None),

@@ -75,8 +75,14 @@ def staffed_agencies(session: Session) -> set[str]:
                                                               User.agency_code.is_not(None)).distinct()))
 
 
+ROSTER = "sambat.roster"  # session.info key: a batch of messages reads the roster once (messages.prepare_batch)
+
+
 def roster(session: Session) -> tuple[set[str], set[str]]:
-    """The active agencies, and those of them with at least one active agency admin, in one query."""
+    """The active agencies, and those of them with at least one active agency admin, in one query (or as a batch
+    of messages read it at its start)."""
+    if ROSTER in session.info:
+        return session.info[ROSTER]
     staffed = (select(User.id).where(User.agency_code == Agency.code, User.active.is_(True),
                                      User.role == AGENCY_ADMIN).exists())
     rows = session.execute(select(Agency.code, staffed).where(Agency.active.is_(True))).all()

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from channels.base import InboundMessage
 from gateway.complaints.cleaning import storable
 from gateway.complaints.media import waiting
-from gateway.complaints.messages import contact_for, handle_message, unproven
+from gateway.complaints.messages import contact_for, handle_message, prepare_batch, unproven
 from gateway.complaints.outbox import WRITTEN
 from gateway.jobs.media import fetch_media
 from gateway.jobs.outbox import HAND_BACK_DELAYS, deliver_many
@@ -189,6 +189,8 @@ def _file_batch(runtime: Runtime, message_ids: list[int]) -> tuple[list[int], li
     with runtime.db.session() as session:
         messages = session.scalars(select(InboundRow).where(InboundRow.id.in_(message_ids))
                                    .order_by(InboundRow.id)).all()
+        if len(messages) > 1:
+            prepare_batch(session, [m for m in messages if m.processed_at is None])
         with_media = []
         for message in messages:
             if message.processed_at is not None:

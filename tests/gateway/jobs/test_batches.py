@@ -18,7 +18,7 @@ from gateway.jobs import outbox as outbox_jobs
 from gateway.jobs.inbound import claim_waiting, process_inbound
 from gateway.jobs.queue import EmbeddedQueue, RQQueue
 from gateway.runtime import HIGH, INBOUND_WAKE, PROCESS_INBOUND
-from models import Complaint, InboundMessage, Outbox, utcnow
+from models import Complaint, Contact, InboundMessage, Outbox, utcnow
 from tests.conftest import REDIS_URL, Stack
 from tests.gateway.conftest import text_in
 
@@ -193,3 +193,44 @@ def test_sends_the_database_dropped_are_handed_back_as_unsure(stack: Stack, twil
     assert len(twilio_standin.messages_sent()) == 2
     with stack.runtime.db.session() as session:
         assert {row.status for row in session.scalars(select(Outbox))} == {"queued"}
+
+
+def test_a_batch_reads_its_senders_once_and_keeps_each_citizens_story(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
+    """What a batch reads at its start (contacts, new ones inserted at once; waiting pins; ticket codes) gives what
+    one message at a time gave: one contact per number, a pin sent just before the complaint in the same batch is
+    where the complaint is, a returning citizen keeps their contact and language."""
+    with stack.runtime.db.session() as session:
+        session.add(Contact(phone="+6281299990001", language="en"))
+        session.commit()
+    now = utcnow()
+    with stack.runtime.db.session() as session:
+        session.add_all([
+            InboundMessage(channel="twilio", medium="whatsapp", provider_message_id="SMpin", sender="+6281299990002",
+                           recipient="+15005550006", body="", raw={}, received_at=now,
+                           location={"latitude": -7.98, "longitude": 112.63, "label": "Alun-Alun", "address": None}),
+            InboundMessage(channel="twilio", medium="sms", provider_message_id="SMa", sender="+6281299990001",
+                           recipient="+15005550006", body="the street light is broken", raw={}, received_at=now),
+            InboundMessage(channel="twilio", medium="whatsapp", provider_message_id="SMb", sender="+6281299990002",
+                           recipient="+15005550006", body="pohon tumbang menutup jalan", raw={}, received_at=now),
+            InboundMessage(channel="twilio", medium="sms", provider_message_id="SMc", sender="+6281299990003",
+                           recipient="+15005550006", body="got mampet", raw={}, received_at=now),
+            InboundMessage(channel="twilio", medium="sms", provider_message_id="SMd", sender="+6281299990003",
+                           recipient="+15005550006", body="sampah belum diangkut", raw={}, received_at=now),
+        ])
+        session.commit()
+    run_job(stack)
+    with stack.runtime.db.session() as session:
+        contacts = {c.phone: c for c in session.scalars(select(Contact))}
+        assert sorted(contacts) == ["+6281299990001", "+6281299990002", "+6281299990003"]
+        assert contacts["+6281299990001"].language == "en"
+        complaints = session.scalars(select(Complaint).order_by(Complaint.id)).all()
+        assert [c.contact_id for c in complaints] == [contacts[p].id for p in (
+            "+6281299990001", "+6281299990002", "+6281299990003", "+6281299990003")]
+        assert len({c.ticket_code for c in complaints}) == 4
+        fallen = complaints[1]
+        assert (fallen.latitude, fallen.longitude, fallen.address) == (-7.98, 112.63, "Alun-Alun")
+        pin = session.scalar(select(InboundMessage).where(InboundMessage.provider_message_id == "SMpin"))
+        assert pin.complaint_id == fallen.id
+    bodies = {m["to"].removeprefix("whatsapp:"): m["body"] for m in twilio_standin.messages_sent()}
+    assert bodies["+6281299990001"].startswith("Complaint received.")  # their language, as their contact says
+    assert bodies["+6281299990003"].startswith("Aduan diterima.")
