@@ -7,7 +7,9 @@ schedulers at once is safe: every job it enqueues is idempotent.
 
 It owes each job once: jobs have deterministic ids (``send:42``), so a row whose job is still waiting is not
 queued again, and a retry goes to the queue its first try went to (``gateway.runtime.send_priority``), so a
-ticket reply never waits behind retries of status updates. A message whose processing job started
+ticket reply never waits behind retries of status updates. Inbound messages owed wake one processing job for all
+of them (:meth:`gateway.runtime.Runtime.process_soon`, forced: a flag a lost job left is no reason to wait). A
+message whose processing job started
 ``jobs.max_attempts`` times without finishing, or a send claimed that often by workers that stopped, is dead
 (``gateway.jobs.dead``): never handed out again until someone presses retry in the console.
 """
