@@ -35,7 +35,7 @@ from gateway.complaints.messages import contact_for, handle_message, prepare_bat
 from gateway.complaints.outbox import WRITTEN
 from gateway.jobs.media import fetch_media
 from gateway.jobs.outbox import HAND_BACK_DELAYS, deliver_many
-from gateway.jobs.reconnect import database_unavailable, outage_for
+from gateway.jobs.reconnect import database_unavailable, job_timed_out, outage_for
 from gateway.observability import count_received
 from gateway.runtime import DEFAULT, HIGH, INBOUND_WAKE, Runtime, current_runtime, job_id
 from models import InboundMessage as InboundRow
@@ -58,10 +58,10 @@ def process_inbound(message_id: int | None = None) -> None:
     budget = runtime.settings.jobs.timeout("process_inbound") * BUDGET_SHARE
     started, errors = time.monotonic(), []
     while True:
-        fresh, again = claim_waiting(runtime, BATCH_SIZE)
+        fresh, again, dead = claim_waiting(runtime, BATCH_SIZE)
         for batch in ([fresh] if fresh else []) + [[each] for each in again]:
             errors += work_batch(runtime, batch)
-        if len(fresh) + len(again) < BATCH_SIZE:
+        if len(fresh) + len(again) + len(dead) < BATCH_SIZE:
             break  # all that waited when this job started is done; later messages woke a job of their own
         if time.monotonic() - started > budget:
             runtime.process_soon(force=True)  # the rest go to a new job, after the jobs queued meanwhile
@@ -70,12 +70,13 @@ def process_inbound(message_id: int | None = None) -> None:
         raise errors[0]  # recorded with its message already; rq keeps the job as failed, for people to see
 
 
-def claim_waiting(runtime: Runtime, limit: int) -> tuple[list[int], list[int]]:
+def claim_waiting(runtime: Runtime, limit: int) -> tuple[list[int], list[int], list[int]]:
     """Claim up to ``limit`` messages due for processing, oldest first: count the run and lease them to this job.
 
-    Returns the ids claimed for the first time, and those claimed before (their earlier run failed or stopped),
-    which are filed one at a time. A message whose earlier runs all stopped without finishing (a worker killed,
-    a timeout: nothing recorded their end) is dead once ``jobs.max_attempts`` runs have started.
+    Returns the ids claimed for the first time, those claimed before (their earlier run failed or stopped), which
+    are filed one at a time, and those that became dead: a message whose earlier runs all stopped without
+    finishing (a worker killed, a timeout: nothing recorded their end) is dead once ``jobs.max_attempts`` runs
+    have started.
     """
     settings = runtime.settings
     now = utcnow()
@@ -100,7 +101,7 @@ def claim_waiting(runtime: Runtime, limit: int) -> tuple[list[int], list[int]]:
         session.commit()
     fresh = sorted(row_id for row_id, attempts in claimed if attempts == 1)
     again = sorted(row_id for row_id, attempts in claimed if 1 < attempts <= settings.jobs.max_attempts)
-    return fresh, again
+    return fresh, again, spent
 
 
 def work_batch(runtime: Runtime, message_ids: list[int]) -> list[Exception]:
@@ -116,7 +117,7 @@ def work_batch(runtime: Runtime, message_ids: list[int]) -> list[Exception]:
             replies, with_media = _file_batch(runtime, message_ids)
             alone = []
         except Exception as exc:
-            if _stopped(exc):
+            if job_timed_out(exc):
                 for message_id in message_ids:
                     record_failure(runtime, message_id, exc)
                 raise
@@ -133,7 +134,7 @@ def work_batch(runtime: Runtime, message_ids: list[int]) -> list[Exception]:
                 put_back(runtime, alone[number:], error)
                 raise
             record_failure(runtime, message_id, error)
-            if _stopped(error):
+            if job_timed_out(error):
                 raise
             log.exception("inbound message %s failed", message_id)
             errors.append(error)
@@ -176,13 +177,6 @@ def put_back(runtime: Runtime, message_ids: list[int], error: BaseException) -> 
         log.warning("could not wake a job for the messages put back; the scheduler will")
 
 
-def _stopped(error: BaseException) -> bool:
-    """True for rq's timeout: the job must end now, not go on with the next message."""
-    from rq.timeouts import BaseTimeoutException
-
-    return isinstance(error, BaseTimeoutException)
-
-
 def _file_batch(runtime: Runtime, message_ids: list[int]) -> tuple[list[int], list[int]]:
     """Handle claimed messages in one transaction. Returns the replies written (pending) and the messages that
     came with files."""
@@ -218,7 +212,9 @@ def send_now(runtime: Runtime, outbox_ids: list[int]) -> None:
         return
     try:
         deliver_many(runtime, outbox_ids)
-    except Exception:  # noqa: BLE001 - the rows are committed: the queue (or the sweep) sends them
+    except Exception as exc:  # the rows are committed: the queue (or the sweep) sends them
+        if job_timed_out(exc):
+            raise  # rq's timeout: the job ends now (the sends not recorded were handed back, the sweep sends them)
         log.exception("outbox %s: sending in the processing job failed; queueing them", outbox_ids)
         for outbox_id in outbox_ids:
             runtime.send_soon(outbox_id, priority=HIGH)

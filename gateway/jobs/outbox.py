@@ -43,7 +43,7 @@ from channels.base import (
 )
 from gateway.complaints.status import stop_updates
 from gateway.jobs import whatsapp
-from gateway.jobs.reconnect import database_unavailable
+from gateway.jobs.reconnect import database_unavailable, job_timed_out
 from gateway.jobs.throttle import pace
 from gateway.observability import count_send_error, count_sent, observe_reply
 from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime, job_id, send_priority
@@ -92,8 +92,9 @@ def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> None:
     """:func:`deliver` for the replies of one batch of messages: claimed in one UPDATE, sent one by one, and the
     sends that went through recorded in one statement (a failure, a WhatsApp path or an unsure row is recorded on
     its own at once, as :func:`deliver` does). A send stopped by an error it could not record hands its claim back
-    and goes to the queue; the others go on. The database lost on the way: every claim not recorded is handed
-    back at once (those sent as unsure: their provider is asked before the next try), and the error raised."""
+    and goes to the queue; the others go on. The database lost on the way, or rq's timeout (a slow provider): every
+    claim not recorded is handed back at once (as unsure: its provider is asked before the next try), and the error
+    raised."""
     with runtime.db.session() as session:
         now = utcnow()
         sent: list[Sent] = []
@@ -107,7 +108,7 @@ def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> None:
                     if _send_claimed(session, runtime, row, received_at, now, 2, sent) is None:
                         again.append(row_id)  # WhatsApp's window closed: the next path, at once
                 except Exception as exc:
-                    if database_unavailable(exc):
+                    if database_unavailable(exc) or job_timed_out(exc):
                         raise
                     with contextlib.suppress(Exception):
                         session.rollback()

@@ -32,6 +32,14 @@ def database_unavailable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
+def job_timed_out(error: BaseException) -> bool:
+    """True for rq's timeout of the running job: it must end now, not go on with its next message or send (rq
+    raises it once; a job that caught it and went on would run unbounded)."""
+    from rq.timeouts import BaseTimeoutException
+
+    return isinstance(error, BaseTimeoutException)
+
+
 def redis_unavailable(error: BaseException) -> bool:
     """True when ``error`` says Redis cannot be reached (refused, reset, timed out, loading its AOF)."""
     from redis.exceptions import BusyLoadingError

@@ -107,7 +107,7 @@ def test_one_failing_message_is_its_own_failure(stack: Stack, twilio_standin,  #
         poison.next_attempt_at = None
         session.commit()
 
-    assert claim_waiting(stack.runtime, 50) == ([], [ids[1]])  # claimed before: filed alone next time
+    assert claim_waiting(stack.runtime, 50) == ([], [ids[1]], [])  # claimed before: filed alone next time
 
 
 def test_messages_claimed_before_are_filed_alone(stack: Stack) -> None:
@@ -115,8 +115,8 @@ def test_messages_claimed_before_are_filed_alone(stack: Stack) -> None:
     with stack.runtime.db.session() as session:
         session.get(InboundMessage, second).attempts = 2  # its earlier runs stopped (a worker killed)
         session.commit()
-    assert claim_waiting(stack.runtime, 50) == ([first, third], [second])
-    assert claim_waiting(stack.runtime, 50) == ([], [])  # leased to that run until its timeout has passed
+    assert claim_waiting(stack.runtime, 50) == ([first, third], [second], [])
+    assert claim_waiting(stack.runtime, 50) == ([], [], [])  # leased to that run until its timeout has passed
     with stack.runtime.db.session() as session:
         lease = session.get(InboundMessage, first).next_attempt_at
         timeout = stack.runtime.settings.jobs.timeout("process_inbound")
@@ -133,7 +133,7 @@ def test_two_workers_claim_different_messages(stack: Stack) -> None:
     def claim(worker: int) -> None:
         barrier.wait()
         while True:
-            fresh, again = claim_waiting(stack.runtime, 3)
+            fresh, again, _ = claim_waiting(stack.runtime, 3)
             if not fresh + again:
                 return
             claims[worker] += fresh + again
@@ -175,7 +175,7 @@ def test_a_batch_the_database_dropped_is_put_back_at_once(stack: Stack, monkeypa
         assert [(row.id, row.attempts, row.next_attempt_at, row.last_error) for row in rows] == [
             (ids[0], 0, None, None), (ids[1], 0, None, None)]
     assert waiting_jobs(stack) == 1  # woken again
-    assert claim_waiting(stack.runtime, 50) == (ids, [])
+    assert claim_waiting(stack.runtime, 50) == (ids, [], [])
 
 
 def test_sends_the_database_dropped_are_handed_back_as_unsure(stack: Stack, twilio_standin,  # noqa: ANN001
@@ -234,3 +234,36 @@ def test_a_batch_reads_its_senders_once_and_keeps_each_citizens_story(stack: Sta
     bodies = {m["to"].removeprefix("whatsapp:"): m["body"] for m in twilio_standin.messages_sent()}
     assert bodies["+6281299990001"].startswith("Complaint received.")  # their language, as their contact says
     assert bodies["+6281299990003"].startswith("Aduan diterima.")
+
+
+def test_a_job_stopped_by_its_timeout_mid_send_hands_its_sends_back(postgres_url: str, twilio_standin,  # noqa: ANN001
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """rq raises its timeout once: the job ends there, the sends not recorded go back (unsure: Twilio is asked
+    before the next try), instead of the job going on with the next sends, unbounded."""
+    from rq import SimpleWorker
+
+    from gateway.app import create_app
+    from tests.conftest import _empty_tables, make_settings
+
+    settings = make_settings(postgres_url, twilio_standin.base_url, jobs={"timeouts": {"process_inbound": 1}})
+    queue = RQQueue(REDIS_URL, name="sambat-test", timeouts=settings.jobs.timeouts)
+    queue.connection.flushdb()
+    app = create_app(settings, queue=queue, start_embedded=False)
+    stack = Stack(name="postgres", app=app, runtime=app.extensions["sambat"])
+    try:
+        stored(stack, "jalan rusak depan SDN 3", "got mampet di Sawojajar", "lampu jalan mati di Kayutangan")
+        twilio_standin.delay_next(3.0)  # Twilio answers the first send after 3 s: past the job's 1 s
+        stack.runtime.process_soon()
+        started = time.monotonic()
+        with app.app_context():
+            SimpleWorker([queue.queues[HIGH]], connection=queue.connection).work(burst=True, logging_level="CRITICAL")
+        assert time.monotonic() - started < 3  # stopped at its timeout, not after the other sends
+        assert len(queue.queues[HIGH].failed_job_registry.get_job_ids()) == 1
+        with stack.runtime.db.session() as session:
+            assert session.scalar(select(func.count()).where(InboundMessage.processed_at.is_not(None))) == 3
+            rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
+            assert [(row.status, row.unsure_since is not None) for row in rows] == [("retry", True)] * 3
+    finally:
+        stack.runtime.db.dispose()
+        queue.connection.flushdb()
+        _empty_tables(postgres_url)
