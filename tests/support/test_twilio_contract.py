@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import copy
 import random
+from typing import Any
 from urllib.parse import parse_qs, urlencode
 
 import pytest
+from openapi_core import OpenAPI
 
 from . import twilio_contract
 from .twilio_contract import (
     FORM,
     MESSAGES_PATH,
+    CreateMessageSpec,
     TwilioFormRequest,
     _openapi_violations,
     check_create_message,
     create_message_spec,
+    load_spec,
+    messages_api,
 )
 
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
@@ -104,14 +110,24 @@ def test_what_senders_send_passes_without_openapi_core() -> None:
         assert _openapi_violations(request, form) == []
 
 
-@pytest.mark.parametrize("pairs", [
-    [("Body", "hi"), ("From", "+15005550006")],  # no To: openapi-core's required error, Twilio's 21604
-    [("To", "+6281234567890"), ("From", "+15005550006"), ("RiskCheck", "nope")],
-    [("To", "+6281234567890"), ("From", "+15005550006"), ("SendAt", "tomorrow")],
-    [("To", "+6281234567890"), ("From", "+15005550006"), ("ValidityPeriod", "60")],  # cast by openapi-core
-], ids=["missing To", "enum", "date-time", "integer"])
-def test_what_the_shortcut_does_not_pass_goes_to_openapi_core(pairs: list[tuple[str, str]]) -> None:
-    request, form = request_for(pairs)
+SMS = [("To", "+6281234567890"), ("From", "+15005550006"), ("Body", REPLY)]
+NOT_PASSED = [
+    ("missing To", [("Body", "hi"), ("From", "+15005550006")], {}),  # openapi-core's required error: 21604
+    ("enum", [*SMS, ("RiskCheck", "nope")], {}),
+    ("date-time", [*SMS, ("SendAt", "tomorrow")], {}),
+    ("integer", [*SMS, ("ValidityPeriod", "60")], {}),  # cast by openapi-core
+    ("not UTF-8", SMS, {"body": b"To=%2B6281234567890&From=%2B15005550006&Body=\xff"}),
+    ("JSON", SMS, {"content_type": "application/json"}),
+    ("charset", SMS, {"content_type": FORM + "; charset=utf-8"}),  # fine, but the shortcut only knows FORM
+    ("AccountSid", SMS, {"path": MESSAGES_PATH.format(AccountSid="AC" + "z" * 32)}),
+    ("empty body", [], {}),
+]
+
+
+@pytest.mark.parametrize(("label", "pairs", "change"), NOT_PASSED, ids=[case[0] for case in NOT_PASSED])
+def test_what_the_shortcut_does_not_pass_goes_to_openapi_core(label: str, pairs: list[tuple[str, str]],
+                                                              change: dict[str, Any]) -> None:
+    request, form = request_for(pairs, **change)
 
     assert not create_message_spec().passes(request, form)
 
@@ -142,3 +158,23 @@ def test_violations_of_bad_requests_are_openapi_cores(monkeypatch: pytest.Monkey
 
     assert with_shortcut == without
     assert any(violations for violations in without) and not all(violations for violations in without)
+
+
+@pytest.mark.parametrize("change", ["query parameter", "encoding", "default"])
+def test_a_spec_the_shortcut_does_not_mirror_is_left_to_openapi_core(change: str) -> None:
+    """A spec swapped in ($SAMBAT_TWILIO_OPENAPI) that openapi-core would decode or check otherwise: no shortcut."""
+    spec = copy.deepcopy(load_spec())
+    operation = spec["paths"][MESSAGES_PATH]["post"]
+    media_type = operation["requestBody"]["content"][FORM]
+    if change == "query parameter":
+        operation["parameters"].append({"name": "DryRun", "in": "query", "required": True,
+                                        "schema": {"type": "string"}})
+    elif change == "encoding":
+        media_type["encoding"] = {"MediaUrl": {"style": "form", "explode": False}}
+    else:
+        media_type["schema"]["properties"]["ApplicationSid"]["default"] = "AP123"  # filled in, then found invalid
+    shortcut = CreateMessageSpec(OpenAPI.from_dict(spec, config=messages_api().config))
+    request, form = request_for([("To", "+6281234567890"), ("From", "+15005550006"), ("Body", REPLY)])
+
+    assert create_message_spec().passes(request, form)
+    assert not shortcut.passes(request, form)

@@ -164,19 +164,20 @@ class CreateMessageSpec:
             ).validator
 
         properties = get_properties(body)
+        parameters = [*(spec / "paths" / MESSAGES_PATH).get("parameters", []), *operation.get("parameters", [])]
         self.path = re.compile(re.escape(MESSAGES_PATH).replace(r"\{AccountSid\}", "(?P<AccountSid>[^/]+)"))
         self.strings = {name for name, schema in properties.items() if _type(schema) == "string"}
         self.lists = {name for name, schema in properties.items()
                       if _type(schema) == "array" and _type(schema / "items") == "string"}
         self.cast = set(properties) - self.strings - self.lists
-        self.mirrored = _decoded_as_documented(spec / "paths" / MESSAGES_PATH, operation, media_type, properties)
+        self.mirrored = _decoded_as_documented(parameters, media_type, properties)
         if self.mirrored:
-            self.account_sid = validator(operation / "parameters" / 0 / "schema")
+            self.account_sid = validator(parameters[0] / "schema")
             self.body = validator(body)
 
     def passes(self, request: TwilioFormRequest, form: dict[str, list[str]]) -> bool:
-        """Whether openapi-core surely finds nothing wrong with ``request`` (``form`` is its parsed body);
-        ``False`` means openapi-core has to look."""
+        """Whether openapi-core surely finds no violation in ``request`` (``form`` is its parsed body; the security
+        scheme is :func:`check_auth`'s); ``False`` means openapi-core has to look."""
         if not self.mirrored or request.method != "post" or request.content_type != FORM or not request.body:
             return False
         route = self.path.fullmatch(request.path)
@@ -196,13 +197,12 @@ def _type(schema: SchemaPath) -> str | None:
     return (schema / "type").read_str(None)
 
 
-def _decoded_as_documented(path: SchemaPath, operation: SchemaPath, media_type: SchemaPath,
+def _decoded_as_documented(parameters: list[SchemaPath], media_type: SchemaPath,
                            properties: dict[str, SchemaPath]) -> bool:
     """Whether the spec leaves openapi-core's decoding as :class:`CreateMessageSpec` mirrors it: the one path
     parameter ``AccountSid``, no other parameters, form style for every field (no ``encoding``), no defaults to
     fill in and no ``oneOf``/``anyOf``/``allOf`` to pick a schema by. A spec swapped in through
     ``$SAMBAT_TWILIO_OPENAPI`` that breaks this is checked by openapi-core alone."""
-    parameters = [*path.get("parameters", []), *operation.get("parameters", [])]
     body = media_type / "schema"
     return (
         [((parameter / "in").read_str(), (parameter / "name").read_str()) for parameter in parameters]
