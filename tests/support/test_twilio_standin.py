@@ -32,11 +32,12 @@ MESSAGING_SERVICE_SID = "MG" + "f" * 32
 VALID = {"to": RECIPIENT, "from_": SENDER, "body": "Laporan diterima: KTP-123", "status_callback": CALLBACK}
 
 
-def raw_post(standin: TwilioStandIn, form: dict[str, Any], user: str | None = ACCOUNT_SID) -> tuple[int, dict]:
-    """POST a form to CreateMessage without the twilio client; return (status, JSON answer)."""
+def raw_post(standin: TwilioStandIn, form: dict[str, Any], user: str | None = ACCOUNT_SID,
+             body: bytes | None = None) -> tuple[int, dict]:
+    """POST a form (or ``body`` as it is) to CreateMessage without the twilio client; return (status, JSON answer)."""
     request = urllib.request.Request(
         f"{standin.base_url}/2010-04-01/Accounts/{ACCOUNT_SID}/Messages.json",
-        data=urlencode(form, doseq=True).encode(),
+        data=urlencode(form, doseq=True).encode() if body is None else body,
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     if user:
@@ -160,6 +161,16 @@ def test_every_bad_parameter_is_named(twilio_standin: TwilioStandIn) -> None:
 
     assert (status, answer["code"]) == (400, 70002)
     assert {v.param for v in twilio_standin.violations} == {"ProvideFeedback", "Attempt", "RiskCheck"}
+
+
+def test_a_body_that_is_not_utf8_is_refused(twilio_standin: TwilioStandIn) -> None:
+    twilio_standin.expect_violations = True
+
+    status, answer = raw_post(twilio_standin, {}, body=b"To=%2B6281234567890&From=%2B15005550006&Body=Laporan \xff")
+
+    assert (status, answer["code"]) == (400, 70002)
+    assert [(v.param, v.code) for v in twilio_standin.violations] == [(None, 70002)]
+    assert "not UTF-8" in twilio_standin.violations[0].message
 
 
 def test_domain_base_url_override_also_works(twilio_standin: TwilioStandIn) -> None:

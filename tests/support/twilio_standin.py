@@ -43,7 +43,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
-from .twilio_contract import Violation, messages_api
+from .twilio_contract import Violation, create_message_spec
 from .twilio_handler import ERROR_MESSAGES, RecordedRequest, StandInServer
 
 WINDOW_CLOSED = 63016
@@ -114,8 +114,9 @@ class TwilioStandIn:
         self.stopping = threading.Event()
 
     def start(self) -> TwilioStandIn:
-        """Parse the spec (once per process), bind an ephemeral port and serve in a daemon thread."""
-        messages_api()
+        """Parse the spec and build its checks (once per process), bind an ephemeral port and serve in a daemon
+        thread."""
+        create_message_spec()
         self.stopping.clear()
         self._server = StandInServer(self)
         self._thread = threading.Thread(
