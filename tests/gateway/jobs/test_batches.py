@@ -242,15 +242,10 @@ def test_a_job_stopped_by_its_timeout_mid_send_hands_its_sends_back(postgres_url
     before the next try), instead of the job going on with the next sends, unbounded."""
     from rq import SimpleWorker
 
-    from gateway.app import create_app
-    from tests.conftest import _empty_tables, make_settings
+    from tests.gateway.jobs.test_owed_once import one_second_jobs
 
-    settings = make_settings(postgres_url, twilio_standin.base_url, jobs={"timeouts": {"process_inbound": 1}})
-    queue = RQQueue(REDIS_URL, name="sambat-test", timeouts=settings.jobs.timeouts)
-    queue.connection.flushdb()
-    app = create_app(settings, queue=queue, start_embedded=False)
-    stack = Stack(name="postgres", app=app, runtime=app.extensions["sambat"])
-    try:
+    with one_second_jobs(postgres_url, twilio_standin) as stack:
+        app, queue = stack.app, stack.runtime.queue
         stored(stack, "jalan rusak depan SDN 3", "got mampet di Sawojajar", "lampu jalan mati di Kayutangan")
         twilio_standin.delay_next(3.0)  # Twilio answers the first send after 3 s: past the job's 1 s
         stack.runtime.process_soon()
@@ -263,7 +258,3 @@ def test_a_job_stopped_by_its_timeout_mid_send_hands_its_sends_back(postgres_url
             assert session.scalar(select(func.count()).where(InboundMessage.processed_at.is_not(None))) == 3
             rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
             assert [(row.status, row.unsure_since is not None) for row in rows] == [("retry", True)] * 3
-    finally:
-        stack.runtime.db.dispose()
-        queue.connection.flushdb()
-        _empty_tables(postgres_url)

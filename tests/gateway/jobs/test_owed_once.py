@@ -3,10 +3,12 @@ filed the complaint (issue 13, points 4, 5 and 7), on PostgreSQL + rq on Redis a
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -375,17 +377,29 @@ def test_the_console_lists_dead_work_with_its_error_and_retries_it(admin: Admin,
 # --- a per-job timeout --------------------------------------------------------------------------------------------
 
 
-def test_a_job_past_its_timeout_is_stopped_and_its_error_kept(postgres_url: str, twilio_standin,  # noqa: ANN001
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+@contextlib.contextmanager
+def one_second_jobs(postgres_url: str, standin: Any) -> Iterator[Stack]:
+    """PostgreSQL + rq with the processing job's timeout at 1 s; emptied afterwards."""
     from gateway.app import create_app
     from tests.conftest import _empty_tables
 
-    settings = make_settings(postgres_url, twilio_standin.base_url, jobs={"timeouts": {"process_inbound": 1}})
+    settings = make_settings(postgres_url, standin.base_url, jobs={"timeouts": {"process_inbound": 1}})
     queue = RQQueue(REDIS_URL, name="sambat-test", timeouts=settings.jobs.timeouts)
     queue.connection.flushdb()
     app = create_app(settings, queue=queue, start_embedded=False)
     stack = Stack(name="postgres", app=app, runtime=app.extensions["sambat"])
     try:
+        yield stack
+    finally:
+        stack.runtime.db.dispose()
+        queue.connection.flushdb()
+        _empty_tables(postgres_url)
+
+
+def test_a_job_past_its_timeout_is_stopped_and_its_error_kept(postgres_url: str, twilio_standin,  # noqa: ANN001
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    with one_second_jobs(postgres_url, twilio_standin) as stack:
+        app, queue = stack.app, stack.runtime.queue
         message_id = stored_message(stack)
         monkeypatch.setattr(inbound, "handle_message", lambda *args: time.sleep(10))
         stack.runtime.process_soon()
@@ -398,10 +412,6 @@ def test_a_job_past_its_timeout_is_stopped_and_its_error_kept(postgres_url: str,
             message = session.get(InboundMessage, message_id)
             assert message.attempts == 1 and message.processed_at is None
             assert message.last_error.startswith("JobTimeoutException") and "1 seconds" in message.last_error
-    finally:
-        stack.runtime.db.dispose()
-        queue.connection.flushdb()
-        _empty_tables(postgres_url)
 
 
 def test_job_timeouts_are_per_job_and_checked() -> None:
