@@ -49,6 +49,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--bodies", type=int, default=40000, help="signed bodies per timed run (each sent once)")
     parser.add_argument("--rate", type=float, default=50, help="end-to-end part: webhooks per second")
     parser.add_argument("--e2e-workers", type=int, default=2, help="end-to-end part: rq worker processes")
+    parser.add_argument("--web-threads", type=int, default=4,
+                        help="threads per gunicorn worker, for every server of the run (as `sambat web --threads`, "
+                             "whose default this is; 1: sync workers)")
     parser.add_argument("--e2e-seconds", type=float, default=30, help="end-to-end part: how long to send")
     parser.add_argument("--real-port", type=int, default=18601)
     parser.add_argument("--bare-port", type=int, default=18602)
@@ -90,11 +93,11 @@ def main() -> int:
     env["SAMBAT_CONFIG"] = str(bench_config(services.app_dir / "config.yaml", log_dir, args.twilio_rate))
     print(f"send_rates.twilio {args.twilio_rate} for this run (config.yaml: {shipped_rate(services.app_dir)})")
     try:
-        services.start_gunicorn("real", REAL_APP, args.real_port, env)
-        services.start_gunicorn("bare", BARE_APP, args.bare_port, env, pythonpath=HERE)
+        services.start_gunicorn("real", REAL_APP, args.real_port, env, threads=args.web_threads)
+        services.start_gunicorn("bare", BARE_APP, args.bare_port, env, pythonpath=HERE, threads=args.web_threads)
         if baseline_dir is not None and not args.skip_throughput:
             services.start_gunicorn("baseline", REAL_APP, args.baseline_port, {**env, "PYTHONPATH": str(baseline_dir)},
-                                    cwd=baseline_dir)
+                                    cwd=baseline_dir, threads=args.web_threads)
         if not args.skip_e2e:
             end_to_end(args, services, env, standin, public_url)
         if not args.skip_throughput:

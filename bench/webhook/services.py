@@ -100,9 +100,11 @@ class Services:
         return process
 
     def start_gunicorn(self, name: str, app: str, port: int, env: dict[str, str], workers: int = 2,
-                       pythonpath: Path | None = None, cwd: Path | None = None) -> None:
-        """gunicorn with its defaults (sync workers), ``workers`` processes, no control socket, no access log."""
+                       pythonpath: Path | None = None, cwd: Path | None = None, threads: int = 1) -> None:
+        """gunicorn, ``workers`` processes of ``threads`` threads each (1: sync workers, gunicorn's default; more:
+        gthread), no control socket, no access log."""
         extra = ["--pythonpath", str(pythonpath)] if pythonpath else []
+        extra += ["--threads", str(threads)] if threads > 1 else []
         self.start(name, [str(VENV_BIN / "gunicorn"), "-w", str(workers), "-b", f"127.0.0.1:{port}",
                           "--no-control-socket", *extra, app], env, cwd=cwd)
         wait_for_http(port, self.log_dir / f"{name}.log", timeout=180)  # a loaded machine loads the app slowly

@@ -228,8 +228,15 @@ def _start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-def web(host: str, port: int, workers: int) -> None:
-    """The web app under gunicorn (production)."""
+@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
+              help="threads per worker process (gunicorn's gthread workers; 1: sync workers)")
+def web(host: str, port: int, workers: int, threads: int) -> None:
+    """The web app under gunicorn (production).
+
+    Each worker process runs ``--threads`` threads: a webhook spends most of its time waiting for the database's
+    commit and for Redis, and threads overlap those waits (about half as many requests again per second as sync
+    workers in bench/webhook/run.py).
+    """
     settings = _settings()
     for key, value in (("DATABASE_URL", settings.database_url), ("SECRET_KEY", settings.secret("secret_key"))):
         if not value:
@@ -245,7 +252,8 @@ def web(host: str, port: int, workers: int) -> None:
     _count_into_shared_directory(settings)  # gunicorn's workers and this host's rq workers, added up by /metrics
     os.environ["SAMBAT_LOG_FORMAT"] = settings.observability.log_format  # gunicorn's own lines (gunicorn_conf)
     os.execvp(sys.executable, [sys.executable, "-m", "gunicorn", "-c", "python:gateway.cli.gunicorn_conf",
-                               "--workers", str(workers), "--bind", f"{host}:{port}", "--access-logfile", "-",
+                               "--workers", str(workers), "--threads", str(threads), "--bind", f"{host}:{port}",
+                               "--access-logfile", "-",
                                "--logger-class", "gateway.web.access_log.RedactingLogger", "gateway.wsgi:app"])
 
 
