@@ -136,8 +136,9 @@ def make_settings(database_url: str, twilio_base_url: str | None = None, **overr
     settings = load_settings(environ=environ, config_path=str(ROOT / "config.yaml"))
     # Tests text from and to numbers of many countries (Twilio's own examples are American), and send more
     # than a day's worth to one number: the SMS-pumping limits are tested where they are set on purpose.
+    # Jobs look at once: a woken job's wait for more messages (jobs.batch_wait) is tested where it is set.
     overrides = {"sms__allowed_regions": ("*",), "sms__per_number_daily": 10_000, "sms__daily_budget": 1_000_000,
-                 **overrides}
+                 "jobs__batch_wait": 0, **overrides}
     return settings.with_overrides(**overrides)
 
 

@@ -258,3 +258,33 @@ def test_a_job_stopped_by_its_timeout_mid_send_hands_its_sends_back(postgres_url
             assert session.scalar(select(func.count()).where(InboundMessage.processed_at.is_not(None))) == 3
             rows = session.scalars(select(Outbox).order_by(Outbox.id)).all()
             assert [(row.status, row.unsure_since is not None) for row in rows] == [("retry", True)] * 3
+
+
+def test_what_arrives_while_a_woken_job_waits_joins_its_batch(postgres_url: str, twilio_standin) -> None:  # noqa: ANN001
+    """jobs.batch_wait: the job waits before it looks; a message stored meanwhile finds it waiting (no new job)
+    and is filed in the same batch."""
+    from tests.conftest import _empty_tables, _stack
+
+    stack = _stack("postgres", postgres_url, twilio_standin, jobs={"batch_wait": 0.5})
+    try:
+        text_in(stack, "jalan rusak depan SDN 3", sender="+6281200000201")
+        queued: list[int] = []
+
+        def second() -> None:  # while the worker's job waits
+            time.sleep(0.2)
+            text_in(stack, "got mampet di Sawojajar", sender="+6281200000202")
+            queued.append(waiting_jobs(stack))
+
+        meanwhile = threading.Thread(target=second)
+        meanwhile.start()
+        stack.work()  # rq's worker runs in the main thread (its timeouts are signals)
+        meanwhile.join()
+        assert queued == [0]  # the second message found the first job waiting: no job of its own
+        assert len(twilio_standin.messages_sent()) == 2
+        with stack.runtime.db.session() as session:
+            leases = session.scalars(select(InboundMessage.next_attempt_at)).all()
+            assert len(leases) == 2 and leases[0] == leases[1]  # claimed together: one batch
+    finally:
+        stack.runtime.db.dispose()
+        stack.runtime.queue.connection.flushdb()
+        _empty_tables(postgres_url)
