@@ -54,9 +54,9 @@ def process_inbound(message_id: int | None = None) -> None:
     """rq job: file the inbound messages waiting, a batch at a time, and send their replies, then queue their
     downloads. (``message_id``, of a job queued by an earlier version, is one of those waiting.)"""
     runtime = current_runtime()
-    # jobs.batch_wait (50 ms): the messages that arrive meanwhile find this job still waiting and join its first
-    # batch. At 50 messages a second that is two or three per batch instead of one (the job's own cost, rq's
-    # bookkeeping, is shared), for 50 ms more before the reply; under heavy load batches are full anyway.
+    # jobs.batch_wait (0.1 s): the messages that arrive meanwhile find this job still waiting and join its first
+    # batch. At 50 messages a second that is about five per batch instead of one (the job's own cost, rq's
+    # bookkeeping, is shared), for 0.1 s more before the reply; under heavy load batches are full anyway.
     time.sleep(runtime.settings.jobs.batch_wait)
     runtime.queue.woken(INBOUND_WAKE)  # before the first look: a message stored after this wakes a new job
     budget = runtime.settings.jobs.timeout("process_inbound") * BUDGET_SHARE

@@ -125,7 +125,7 @@ class JobsSettings(Section):
                                   "of a reply, before it is dead (shown in the console with a retry button)")
     timeouts: dict[str, Number] = setting(DEFAULT_TIMEOUTS, description="seconds per job (process_inbound, "
                                           "send_outbound, check_outbound, fetch_media; default for the rest)")
-    batch_wait: Number = setting(0.05, env="SAMBAT_JOBS_BATCH_WAIT", description="seconds a woken processing job "
+    batch_wait: Number = setting(0.1, env="SAMBAT_JOBS_BATCH_WAIT", description="seconds a woken processing job "
                                  "waits before it looks: what arrives meanwhile joins its batch (less CPU per "
                                  "message, that much later a reply); 0 to 5")
 
