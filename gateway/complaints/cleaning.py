@@ -8,6 +8,7 @@ the intake path's (SMS 1,600, e-mail 20,000 characters).
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
@@ -26,9 +27,13 @@ def strip_controls(text: str | None) -> str:
 
 def storable(value: Any) -> Any:
     """A message as it arrived, fit for any database: PostgreSQL's text and JSONB refuse the NUL character, so
-    each becomes U+FFFD (strings inside dicts and lists too); everything else is kept as it was."""
+    each becomes U+FFFD (strings inside dicts and lists too), and JSON refuses numbers that are not finite (Python's
+    JSON reader takes ``NaN`` and ``Infinity`` from a body), so each becomes the word it was written as; everything
+    else is kept as it was."""
     if isinstance(value, str):
         return value.replace("\x00", "\ufffd") if "\x00" in value else value
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
     if isinstance(value, dict):
         return {storable(key): storable(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

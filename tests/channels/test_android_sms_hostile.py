@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from tests.channels import android_payloads as payloads
@@ -30,6 +30,7 @@ EVENTS = st.sampled_from(["sms:received", "sms:data-received", "sms:sent", "sms:
 @given(name=EVENTS, changes=st.dictionaries(
     st.sampled_from(["messageId", "message", "sender", "recipient", "simNumber", "receivedAt", "phoneNumber", "data",
                      "attachments", "reason", "deliveredAt", "extra"]), FIELD, max_size=5))
+@example(name="sms:received", changes={"messageId": float("inf"), "extra": [float("nan"), {"x": -float("inf")}]})
 def test_a_signed_hostile_event_is_answered_without_a_server_error_and_worked_through(
         android: Stack, name: str, changes: dict) -> None:  # noqa: F811
     payload = {**payloads.sms_received(), **changes}
