@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
@@ -25,6 +26,7 @@ from gateway.app import create_app
 from gateway.jobs.queue import EmbeddedQueue, RQQueue
 from gateway.runtime import Runtime
 from gateway.settings import Settings, load_settings
+from gateway.web import auth
 from models import Base
 from models.migrate import upgrade
 from tests.support.live import browser_page, chromium, live_app  # noqa: F401 - fixtures
@@ -37,6 +39,13 @@ ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
 PUBLIC_URL = "https://sambat.example.go.id"
 CITY_NUMBER = "+15005550006"
+
+# Test-only: console passwords are hashed in this process with argon2id at its smallest cost. Production's hasher
+# (argon2-cffi's defaults: 64 MiB, 3 passes, 4 lanes) takes about 0.16 s a hash or a check on this machine, and
+# the console fixtures hash four users and log in again for every test on both stacks. The algorithm, the salts
+# and every check of a password are the same; `sambat` processes started by tests keep production's cost, and
+# tests/gateway/web/admin/test_auth.py::test_sambat_users_add checks that their hashes carry it.
+auth.hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 
 def _check_services() -> list[str]:
