@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from router.decision import Decision
-from router.learning.features import out_of_scope_weight, out_of_scope_weights
+from router.learning.scope import out_of_scope_weight, out_of_scope_weights
 from router.learning.settings import LearningSettings
 from router.table import RoutingTable
 
