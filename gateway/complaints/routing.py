@@ -6,6 +6,10 @@ combined model (``router.learning.decide``); inactive agencies and out-of-scope 
 
 Each process keeps the model it loaded (:class:`ModelCache`) and asks the database for the newest version at
 most every ``CHECK_SECONDS``: a worker picks up a model trained elsewhere without a restart.
+
+``train``, ``dumps`` and ``loads`` are imported where a model is trained or loaded: they bring scikit-learn and
+skops (over a second), which a process with no model (most ``sambat`` commands, a city that has not trained one)
+never needs.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from gateway.runtime import Runtime
 from gateway.settings import Settings
 from models import Agency, RouterModel, User
 from models.user import AGENCY_ADMIN
-from router.learning import LearnedDecision, LearningSettings, decide, dumps, loads, train
+from router.learning import LearnedDecision, LearningSettings, decide
 
 CHECK_SECONDS = 10.0
 
@@ -56,6 +60,8 @@ class ModelCache:
             if newest is None:
                 loaded.key, loaded.model = None, None
             elif loaded.key != tuple(newest):
+                from router.learning import loads
+
                 row = session.get(RouterModel, newest[0])
                 loaded.model, loaded.key = loads(row.data, runtime.settings.routing), tuple(newest)
             return loaded.model
@@ -129,6 +135,8 @@ def train_and_store(session: Session, settings: Settings) -> tuple[RouterModel, 
     Raises:
         router.learning.LearningError: too few agencies among the examples.
     """
+    from router.learning import dumps, train
+
     examples, last_id = training_examples(session)
     model = train(examples, settings.routing, settings.learning, against=against_examples(session))
     existing = session.scalar(select(RouterModel).where(RouterModel.version == model.version))

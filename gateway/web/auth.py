@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import datetime
-from functools import wraps
+from functools import cache, wraps
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -39,8 +39,6 @@ MIN_PASSWORD = 12
 MIN_STRENGTH = 3  # zxcvbn's score (0-4): 3 is "safely unguessable" for an online attack with throttling
 # Words of this deployment an attacker tries first; with the user's own e-mail and name they count as guessable.
 GUESSABLE_WORDS = ("sambat", "admin", "malang", "malangkota", "kominfo", "diskominfo", "pemkot", "aduan")
-# Verifying against this keeps a login for an unknown e-mail as slow as one for a known e-mail.
-_DUMMY_HASH = hasher.hash("sambat-dummy-password")
 
 
 class UserError(ValueError):
@@ -79,6 +77,15 @@ def init_auth(app: Any) -> None:
     app.teardown_appcontext(close_db)
 
 
+@cache
+def _dummy_hash() -> str:
+    """A hash to verify against for an unknown e-mail, so that login is as slow as one for a known e-mail.
+
+    Made on first use, not at import: every ``sambat`` command imports this module and most never log anyone in.
+    """
+    return hasher.hash("sambat-dummy-password")
+
+
 def hash_password(password: str) -> str:
     """An argon2id hash of a password."""
     return hasher.hash(password)
@@ -88,7 +95,7 @@ def check_password(session_: Session, user: User | None, password: str) -> bool:
     """True when the password is the user's; rehashes it when argon2's parameters have changed."""
     if user is None or not user.active:
         try:
-            hasher.verify(_DUMMY_HASH, password)
+            hasher.verify(_dummy_hash(), password)
         except VerificationError:
             pass
         return False

@@ -22,13 +22,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from router.decision import Decision
-from router.learning.features import out_of_scope_weight, out_of_scope_weights
-from router.learning.model import LearnedModel
+from router.learning.scope import out_of_scope_weight, out_of_scope_weights
 from router.learning.settings import LearningSettings
 from router.table import RoutingTable
+
+if TYPE_CHECKING:  # the keyword router alone (no model) needs no scikit-learn, whose import takes about a second
+    from router.learning.model import LearnedModel
 
 BELOW_THRESHOLD, NO_EVIDENCE, OUT_OF_SCOPE, INACTIVE = "below_threshold", "no_evidence", "out_of_scope", "inactive"
 BOUNCED = "bounced"  # the agency sent back ("bukan wewenang") a near-identical complaint

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import sparse
 
 from router.decision import Decision
-from router.table import OUT_OF_SCOPE, RoutingTable
+from router.learning.scope import out_of_scope_weight
 
 CHAR_SIZES = (3, 4, 5)
 _MEMO_LIMIT = 100_000
@@ -81,16 +81,6 @@ def keyword_features(decision: Decision, codes: Sequence[str], oos_weights: dict
     vector[-2] = decision.confidence
     vector[-1] = math.log1p(out_of_scope_weight(decision, oos_weights))
     return vector
-
-
-def out_of_scope_weights(table: RoutingTable) -> dict[str, float]:
-    """Return out-of-scope term label -> weight of a routing table (``router.out_of_scope``)."""
-    return {term.label: term.weight for terms in table.keys.values() for term in terms if term.agency == OUT_OF_SCOPE}
-
-
-def out_of_scope_weight(decision: Decision, oos_weights: dict[str, float]) -> float:
-    """Return the summed weight of the out-of-scope terms that matched in ``decision``."""
-    return sum(oos_weights.get(label, 1.0) for label in decision.out_of_scope)
 
 
 class TextVectorizer:

@@ -24,7 +24,8 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.svm import LinearSVC
 
 from router.decision import Decision
-from router.learning.features import TextVectorizer, keyword_features, out_of_scope_weights
+from router.learning.features import TextVectorizer, keyword_features
+from router.learning.scope import out_of_scope_weights
 from router.learning.settings import Example, LearningError, LearningSettings, content_hash
 from router.learning.threshold import choose_threshold, fit_temperature, softmax
 from router.table import RoutingTable
