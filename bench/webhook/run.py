@@ -96,7 +96,10 @@ def main() -> int:
         services.start_gunicorn("real", REAL_APP, args.real_port, env, threads=args.web_threads)
         services.start_gunicorn("bare", BARE_APP, args.bare_port, env, pythonpath=HERE, threads=args.web_threads)
         if baseline_dir is not None and not args.skip_throughput:
-            services.start_gunicorn("baseline", REAL_APP, args.baseline_port, {**env, "PYTHONPATH": str(baseline_dir)},
+            # The baseline reads its own config.yaml (a key the tree added would be unknown to it).
+            baseline_config = bench_config(baseline_dir / "config.yaml", log_dir / "baseline", args.twilio_rate)
+            services.start_gunicorn("baseline", REAL_APP, args.baseline_port,
+                                    {**env, "PYTHONPATH": str(baseline_dir), "SAMBAT_CONFIG": str(baseline_config)},
                                     cwd=baseline_dir, threads=args.web_threads)
         if not args.skip_e2e:
             end_to_end(args, services, env, standin, public_url)
@@ -117,6 +120,7 @@ def bench_config(shipped: Path, log_dir: Path, twilio_rate: str) -> Path:
                             shipped.read_text())
     if changed != 1:
         raise SystemExit(f"{shipped}: no send_rates.twilio line to set")
+    log_dir.mkdir(parents=True, exist_ok=True)
     path = log_dir / "config.yaml"
     path.write_text(text)
     return path

@@ -42,7 +42,10 @@ FAILURE_TTL = 7 * 24 * 3600
 ACTIVE = {"queued", "started", "deferred", "scheduled"}  # rq statuses of a job that will still run its work
 ABANDONED_AFTER = 30  # seconds past a started job's timeout: rq would have stopped it, so its worker is gone
 JOB_FIELDS = ("status", "started_at", "timeout", "origin")  # what of an rq job's hash says whether it waits or runs
-WAKE_TTL = 60  # seconds a wake-up flag outlives a job lost before it started; the scheduler's sweep wakes anyway
+# Seconds a wake-up flag lives: a woken job lost before it started (its worker killed while the job waited for its
+# batch, Redis restarted without it) holds the next messages back at most this long. A job that waits longer in a
+# busy queue only means a second job, which finds little or nothing to do.
+WAKE_TTL = 5
 
 
 def _name(func: Callable[..., Any] | str) -> str:

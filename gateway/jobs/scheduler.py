@@ -39,6 +39,7 @@ from models.message import CLAIMED, DEAD, PENDING, RETRY
 log = logging.getLogger(__name__)
 
 GRACE = timedelta(seconds=30)  # leave fresh rows to the job that was enqueued for them
+INBOUND_GRACE = timedelta(seconds=5)  # inbound messages: a second woken job costs little (it files what waits)
 CLAIM_MARGIN = timedelta(seconds=30)  # past the job timeouts before a claim counts as its worker's death
 
 
@@ -88,7 +89,7 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
         inbound_ids = list(session.scalars(
             select(InboundMessage.id)
             .where(InboundMessage.processed_at.is_(None), InboundMessage.dead_at.is_(None),
-                   InboundMessage.received_at < now - grace,
+                   InboundMessage.received_at < now - min(grace, INBOUND_GRACE),
                    InboundMessage.next_attempt_at.is_(None) | (InboundMessage.next_attempt_at <= now))
             .order_by(InboundMessage.id).limit(BATCH)
         ))
