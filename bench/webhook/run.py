@@ -49,9 +49,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--bodies", type=int, default=40000, help="signed bodies per timed run (each sent once)")
     parser.add_argument("--rate", type=float, default=50, help="end-to-end part: webhooks per second")
     parser.add_argument("--e2e-workers", type=int, default=2, help="end-to-end part: rq worker processes")
-    parser.add_argument("--web-threads", type=int, default=4,
-                        help="threads per gunicorn worker, for every server of the run (as `sambat web --threads`, "
-                             "whose default this is; 1: sync workers)")
+    parser.add_argument("--web-threads", type=int, default=1,
+                        help="threads per gunicorn worker, for every server of the run (as `sambat web --threads`; "
+                             "1, its default: sync workers)")
     parser.add_argument("--e2e-seconds", type=float, default=30, help="end-to-end part: how long to send")
     parser.add_argument("--real-port", type=int, default=18601)
     parser.add_argument("--bare-port", type=int, default=18602)

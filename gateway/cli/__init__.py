@@ -228,14 +228,15 @@ def _start_worker_process(settings: Settings) -> subprocess.Popen[bytes]:
 @click.option("--host", default="0.0.0.0", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
-@click.option("--threads", default=4, show_default=True, type=click.IntRange(1, 64),
-              help="threads per worker process (gunicorn's gthread workers; 1: sync workers)")
+@click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="threads per worker process (more than 1: gunicorn's gthread workers)")
 def web(host: str, port: int, workers: int, threads: int) -> None:
     """The web app under gunicorn (production).
 
-    Each worker process runs ``--threads`` threads: a webhook spends most of its time waiting for the database's
-    commit and for Redis, and threads overlap those waits (about half as many requests again per second as sync
-    workers in bench/webhook/run.py).
+    Sync workers by default. ``--threads 4`` overlaps a webhook's waits for the database's commit and Redis (about
+    half as many requests again per second in bench/webhook/run.py), but a worker process that dies takes every
+    request it holds with it, answered or not: in the fault run (bench/faults) a SIGKILLed gthread worker left an
+    SMS webhook unanswered in each of two runs, which Twilio does not send again.
     """
     settings = _settings()
     for key, value in (("DATABASE_URL", settings.database_url), ("SECRET_KEY", settings.secret("secret_key"))):
