@@ -35,7 +35,7 @@ from gateway.complaints.messages import contact_for, handle_message, prepare_bat
 from gateway.complaints.outbox import WRITTEN
 from gateway.jobs.media import fetch_media
 from gateway.jobs.outbox import HAND_BACK_DELAYS, deliver_many
-from gateway.jobs.reconnect import database_unavailable, job_timed_out, outage_for
+from gateway.jobs.reconnect import job_timed_out, outage_for, write_through_restart
 from gateway.observability import count_received
 from gateway.runtime import DEFAULT, HIGH, INBOUND_WAKE, Runtime, current_runtime, job_id
 from models import InboundMessage as InboundRow
@@ -157,23 +157,21 @@ def put_back(runtime: Runtime, message_ids: list[int], error: BaseException) -> 
     not counted, and they are due again at once (not at the end of their lease, 90 s on). The database is tried again
     after each of :data:`gateway.jobs.outbox.HAND_BACK_DELAYS` (a restart takes seconds); one away longer leaves them
     to the sweep once their lease has passed."""
-    for delay in (*HAND_BACK_DELAYS, None):
-        try:
-            with runtime.db.session() as session:
-                session.execute(
-                    update(InboundRow)
-                    .where(InboundRow.id.in_(message_ids), InboundRow.processed_at.is_(None),
-                           InboundRow.dead_at.is_(None), InboundRow.attempts > 0)
-                    .values(attempts=InboundRow.attempts - 1, next_attempt_at=None)
-                )
-                session.commit()
-            break
-        except Exception as failure:  # noqa: BLE001 - leased: the sweep hands them out when the lease has passed
-            if delay is None or not database_unavailable(failure):
-                log.warning("inbound messages %s: could not put them back (%s); the sweep hands them out when "
-                            "their lease has passed", message_ids, failure)
-                return
-            time.sleep(delay)
+    def write() -> None:
+        with runtime.db.session() as session:
+            session.execute(
+                update(InboundRow)
+                .where(InboundRow.id.in_(message_ids), InboundRow.processed_at.is_(None),
+                       InboundRow.dead_at.is_(None), InboundRow.attempts > 0)
+                .values(attempts=InboundRow.attempts - 1, next_attempt_at=None)
+            )
+            session.commit()
+
+    failure = write_through_restart(write, HAND_BACK_DELAYS)
+    if failure is not None:  # leased: the sweep hands them out when the lease has passed
+        log.warning("inbound messages %s: could not put them back (%s); the sweep hands them out when their lease "
+                    "has passed", message_ids, failure)
+        return
     log.warning("inbound messages %s put back: %s: %s", message_ids, type(error).__name__, error)
     try:
         runtime.process_soon(force=True)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
@@ -43,7 +42,7 @@ from channels.base import (
 )
 from gateway.complaints.status import stop_updates
 from gateway.jobs import whatsapp
-from gateway.jobs.reconnect import database_unavailable, job_timed_out
+from gateway.jobs.reconnect import database_unavailable, job_timed_out, write_through_restart
 from gateway.jobs.throttle import pace
 from gateway.observability import count_send_error, count_sent, observe_reply
 from gateway.runtime import DEFAULT, HIGH, Runtime, current_runtime, job_id, send_priority
@@ -211,24 +210,22 @@ def hand_back_many(runtime: Runtime, claims: list[tuple[int, int]], error: BaseE
         return
     now = utcnow()
     mine = or_(*[(Outbox.id == row_id) & (Outbox.attempts == attempts) for row_id, attempts in claims])
-    for delay in (*HAND_BACK_DELAYS, None):
-        try:
-            with runtime.db.session() as session:
-                session.execute(
-                    update(Outbox)
-                    .where(mine, Outbox.status == CLAIMED, Outbox.provider_message_id.is_(None))
-                    .values(status=RETRY, next_attempt_at=now, status_updated_at=now,
-                            unsure_since=func.coalesce(Outbox.unsure_since, Outbox.status_updated_at),
-                            last_error=f"send stopped: {type(error).__name__}: {error}"[:2000])
-                )
-                session.commit()
-            return
-        except Exception as failure:  # noqa: BLE001 - the sweep takes the claim back after its timeout
-            if delay is None or not database_unavailable(failure):
-                log.warning("outbox %s: could not put the rows back (%s); the scheduler takes them back after the "
-                            "claim timeout", [row_id for row_id, _ in claims], failure)
-                return
-            time.sleep(delay)
+
+    def write() -> None:
+        with runtime.db.session() as session:
+            session.execute(
+                update(Outbox)
+                .where(mine, Outbox.status == CLAIMED, Outbox.provider_message_id.is_(None))
+                .values(status=RETRY, next_attempt_at=now, status_updated_at=now,
+                        unsure_since=func.coalesce(Outbox.unsure_since, Outbox.status_updated_at),
+                        last_error=f"send stopped: {type(error).__name__}: {error}"[:2000])
+            )
+            session.commit()
+
+    failure = write_through_restart(write, HAND_BACK_DELAYS)
+    if failure is not None:  # the sweep takes the claims back after the claim timeout
+        log.warning("outbox %s: could not put the rows back (%s); the scheduler takes them back after the claim "
+                    "timeout", [row_id for row_id, _ in claims], failure)
 
 
 def _reconcile(session: Session, runtime: Runtime, row: Outbox, sender: Sender, message: OutboundMessage) -> str | None:

@@ -32,6 +32,21 @@ def database_unavailable(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
+def write_through_restart(write: Callable[[], None], delays: tuple[float, ...]) -> BaseException | None:
+    """Run a short database write; while the database is away (a restart takes seconds), try it again after each of
+    ``delays``. Returns None once it is written, else the error it stopped on: any other error at once, or the
+    database still away after the last delay."""
+    for delay in (*delays, None):
+        try:
+            write()
+            return None
+        except Exception as failure:  # noqa: BLE001 - the caller says who takes over what it could not write
+            if delay is None or not database_unavailable(failure):
+                return failure
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
 def job_timed_out(error: BaseException) -> bool:
     """True for rq's timeout of the running job: it must end now, not go on with its next message or send (rq
     raises it once; a job that caught it and went on would run unbounded)."""
