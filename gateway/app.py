@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify
+from flask import Flask, jsonify
 from sqlalchemy.exc import OperationalError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -34,11 +34,6 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     app = Flask(__name__)
     app.config["SECRET_KEY"] = settings.secret("secret_key")
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
-    if settings.proxy_hops:
-        # Behind nginx or a load balancer: the client's address (rate limits, logs) and scheme come from the
-        # X-Forwarded-* headers the trusted proxies add; anything a client wrote there itself is ignored.
-        hops = settings.proxy_hops
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     runtime = build_runtime(settings, queue=queue, senders=senders)
     app.extensions["sambat"] = runtime
     if sync:
@@ -65,6 +60,14 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     app.register_blueprint(metrics_bp)
     _register_health(app)
     _register_database_errors(app)
+    from gateway.web.webhooks.direct import DirectWebhooks
+
+    app.wsgi_app = DirectWebhooks(app)  # type: ignore[method-assign]  # providers' POSTs skip Flask's dispatch
+    if settings.proxy_hops:
+        # Behind nginx or a load balancer: the client's address (rate limits, logs) and scheme come from the
+        # X-Forwarded-* headers the trusted proxies add; anything a client wrote there itself is ignored.
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     if isinstance(runtime.queue, EmbeddedQueue) and start_embedded:
         runtime.queue.start(app)
     return app
@@ -77,12 +80,9 @@ def _register_database_errors(app: Flask) -> None:
     process meets a dead connection; the pool is renewed at once and a retry succeeds.
     """
 
-    @app.errorhandler(OperationalError)
-    def database_unavailable(error: OperationalError) -> Any:
-        log.warning("database unavailable: %s", error.orig)
-        response = Response("Database unavailable, try again shortly.\n", status=503, mimetype="text/plain")
-        response.headers["Retry-After"] = "5"
-        return response
+    from gateway.web.webhooks.direct import database_unavailable
+
+    app.register_error_handler(OperationalError, database_unavailable)
 
 
 def _register_health(app: Flask) -> None:

@@ -24,6 +24,7 @@ from flask import Flask, Request, current_app, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_talisman import DENY, Talisman
 from werkzeug.exceptions import BadRequest
+from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
 from gateway.web.webhooks.blueprint import bp as webhooks_bp
@@ -136,10 +137,21 @@ class Headers(Talisman):
 
     A webhook's answer (empty TwiML, a line of text) is no page: no nonce is drawn for it, and the headers
     talisman writes for it (the CSP without a nonce, frame, type, referrer and permissions policies) are the
-    same for every webhook, so they are taken from the first answer and copied onto the next ones.
+    same for every webhook, so they are worked out once (:meth:`webhook_headers`) and copied onto each answer,
+    by the webhooks' direct path (:mod:`gateway.web.webhooks.direct`) and by Flask alike.
     """
 
     _webhook_headers: list[tuple[str, str]] | None = None
+
+    def webhook_headers(self, app: Flask) -> list[tuple[str, str]]:
+        """The headers of every webhook's answer: what talisman writes for an answer to a webhook's path."""
+        if self._webhook_headers is None:
+            with app.test_request_context(WEBHOOKS_PATH, method="POST"):
+                response = Response()
+                before = set(response.headers.keys())
+                super()._set_response_headers(response)
+            self._webhook_headers = [(name, value) for name, value in response.headers.items() if name not in before]
+        return self._webhook_headers
 
     def _force_https(self) -> Any:
         if provider_webhook():
@@ -153,19 +165,24 @@ class Headers(Talisman):
     def _set_response_headers(self, response: Response) -> Response:
         if not provider_webhook():
             return super()._set_response_headers(response)
-        if self._webhook_headers is None:
-            before = set(response.headers.keys())
-            super()._set_response_headers(response)
-            self._webhook_headers = [(name, value) for name, value in response.headers.items() if name not in before]
-            return response
-        response.headers.extend(self._webhook_headers)  # a webhook's view sets none of these itself
+        response.headers.extend(self.webhook_headers(current_app))  # a webhook's view sets none of these itself
         return response
 
 
-def behind_https() -> bool:
-    """True when this request reached Sambat over HTTPS, or Sambat's public address is an https URL."""
-    public_url = current_app.extensions["sambat"].settings.public_url or ""
-    return request.is_secure or public_url.startswith("https://")
+def behind_https(incoming: BaseRequest | None = None, public_url: str | None = None) -> bool:
+    """True when this request reached Sambat over HTTPS, or Sambat's public address is an https URL.
+
+    Without arguments: Flask's request and the app's SAMBAT_PUBLIC_URL."""
+    if incoming is None:
+        incoming, public_url = request, current_app.extensions["sambat"].settings.public_url
+    return incoming.is_secure or (public_url or "").startswith("https://")
+
+
+def nul_in_query(incoming: BaseRequest) -> None:
+    """A NUL in a query field is a 400 naming the field (:class:`BadInput`), on every path."""
+    for name, value in incoming.args.items(multi=True):
+        if "\x00" in value or "\x00" in name:
+            raise BadInput(name.replace("\x00", "\\x00")[:60])
 
 
 def init_security(app: Flask) -> None:
@@ -185,9 +202,7 @@ def init_security(app: Flask) -> None:
 
     @app.before_request
     def _refuse_nul_in_query() -> None:
-        for name, value in request.args.items(multi=True):
-            if "\x00" in value or "\x00" in name:
-                raise BadInput(name.replace("\x00", "\\x00")[:60])
+        nul_in_query(request)
 
     @app.after_request
     def _hsts(response: Any) -> Any:
