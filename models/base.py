@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -74,6 +76,11 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # PostgreSQL through psycopg: the webhooks' INSERT may run on the driver itself (driver_autocommit).
+        self.driver = self.engine.dialect.driver if self.engine.dialect.name == "postgresql" else None
+        self._local = threading.local()
+        self._driver_connections: set[Any] = set()
+        self._driver_lock = threading.Lock()
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -105,7 +112,68 @@ class Database:
                 log.warning("database connection lost (%s); retrying on a new connection", error.orig)
         raise AssertionError("unreachable")
 
+    def driver_autocommit(self, work: Callable[[Any], T], statement: str) -> T:
+        """Run ``work`` on this thread's own psycopg connection, in autocommit mode (PostgreSQL only).
+
+        For the webhooks' hot path, where SQLAlchemy's statement execution (the execution context, its bind and
+        result processing, the pool's checkout and the autocommit toggle around it) cost more CPU than the INSERT
+        itself (bench/RESULTS.md). The connection is opened with the engine's own connect arguments, once per
+        thread and process, outside the pool. Errors come out as SQLAlchemy's (``DBAPIError.instance``, with
+        ``statement`` named), so callers tell an outage from a bug as for any other statement; a connection that
+        was lost (the database restarted) is dropped and ``work`` runs once more on a new one, as in
+        :meth:`autocommit`: ``work`` must be safe to run twice.
+        """
+        if self.driver != "psycopg":
+            raise RuntimeError(f"driver_autocommit needs PostgreSQL through psycopg, not {self.engine.dialect.name}")
+        dbapi = self.engine.dialect.loaded_dbapi
+        for attempt in (1, 2):
+            connection = None
+            try:
+                connection = self._driver_connection()
+                return work(connection)
+            except dbapi.Error as error:
+                lost = connection is None or connection.broken or connection.closed
+                if connection is not None and lost:
+                    self._drop_driver_connection(connection)
+                    # The database restarted: the pool's connections are dead too. A new pool, as SQLAlchemy
+                    # does when it meets a lost connection (the old one's are dropped as they come back).
+                    self.engine.dispose(close=False)
+                if attempt == 1 and connection is not None and lost:
+                    log.warning("database connection lost (%s); retrying on a new connection", error)
+                    continue
+                raise DBAPIError.instance(statement, None, error, dbapi.Error, connection_invalidated=lost,
+                                          dialect=self.engine.dialect) from error
+        raise AssertionError("unreachable")
+
+    def _driver_connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None and self._local.owner == (os.getpid(), self.engine):
+            return connection
+        arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
+        connection = self.engine.dialect.loaded_dbapi.connect(*arguments, **options, autocommit=True)
+        self._local.connection, self._local.owner = connection, (os.getpid(), self.engine)
+        with self._driver_lock:
+            self._driver_connections.add(connection)
+        return connection
+
+    def _drop_driver_connection(self, connection: Any) -> None:
+        self._local.connection = None
+        with self._driver_lock:
+            self._driver_connections.discard(connection)
+        try:
+            connection.close()
+        except Exception:  # noqa: BLE001 - already broken
+            pass
+
     def dispose(self) -> None:
+        with self._driver_lock:
+            connections, self._driver_connections = self._driver_connections, set()
+        for connection in connections:
+            try:
+                connection.close()
+            except Exception:  # noqa: BLE001 - closing what may be broken already
+                pass
+        self._local = threading.local()
         self.engine.dispose()
 
 

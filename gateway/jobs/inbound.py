@@ -19,12 +19,15 @@ with a retry button (:mod:`gateway.jobs.dead`).
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, timedelta
+from typing import Any
 
-from sqlalchemy import Insert, select, update
+from sqlalchemy import Insert, bindparam, select, update
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -47,6 +50,9 @@ log = logging.getLogger(__name__)
 
 LEASE_MARGIN = 30  # seconds past the job's timeout before the scheduler may hand the message out again
 BATCH_SIZE = 50  # messages filed in one transaction
+# The columns a provider's message is stored with (store_and_enqueue), in the order of the driver's INSERT.
+STORED_COLUMNS = ("channel", "medium", "provider_message_id", "sender", "recipient", "body", "device_id", "sim_number",
+                  "media", "raw", "received_at", "automated", "location", "attempts")
 BUDGET_SHARE = 0.25  # of the job's timeout: past it, the job takes no new batch and wakes another job instead
 
 
@@ -282,7 +288,7 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         "device_id": message.device_id, "sim_number": message.sim_number,
         "media": [{"url": m.url, "content_type": m.content_type} for m in message.media],
         "raw": message.raw, "received_at": message.received_at or utcnow(), "automated": message.automated,
-        "location": message.location.to_dict() if message.location else None,
+        "location": message.location.to_dict() if message.location else None, "attempts": 0,
     })
 
     def store(connection: Connection) -> tuple[int, bool, bool]:
@@ -297,7 +303,22 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         ).one()
         return existing.id, False, existing.processed_at is not None
 
-    message_id, created, processed = runtime.db.autocommit(store)
+    if runtime.db.driver == "psycopg":
+        insert, find = driver_statements()
+        parameters = {**values, "media": json.dumps(values["media"]), "raw": json.dumps(values["raw"]),
+                      "location": None if values["location"] is None else json.dumps(values["location"]),
+                      "received_at": values["received_at"].astimezone(UTC)}
+
+        def store_on_driver(connection: Any) -> tuple[int, bool, bool]:
+            row = connection.execute(insert, parameters).fetchone()
+            if row is not None:
+                return row[0], True, False
+            existing = connection.execute(find, parameters).fetchone()
+            return existing[0], False, existing[1] is not None
+
+        message_id, created, processed = runtime.db.driver_autocommit(store_on_driver, insert)
+    else:
+        message_id, created, processed = runtime.db.autocommit(store)
     if created:
         count_received(message.channel, message.medium)
     if before_enqueue is not None:
@@ -308,6 +329,21 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         except Exception:  # noqa: BLE001 - stored and committed; the sweep will enqueue it again
             log.exception("could not enqueue inbound message %s; the scheduler will retry", message_id)
     return message_id, created
+
+
+@functools.cache
+def driver_statements() -> tuple[str, str]:
+    """:func:`insert_once` and the look-up of a repeat delivery, as PostgreSQL SQL for psycopg's own cursor
+    (``%(name)s`` parameters: the JSON columns as JSON text, cast): the webhook's INSERT without SQLAlchemy's
+    statement execution (:meth:`models.base.Database.driver_autocommit`). Compiled from the same statements, so
+    both paths write the same row (tests/gateway/jobs/test_inbound.py compares them)."""
+    dialect = postgresql.psycopg.dialect()
+    insert = insert_once("postgresql").compile(dialect=dialect, column_keys=list(STORED_COLUMNS))
+    find = (select(InboundRow.id, InboundRow.processed_at)
+            .where(InboundRow.channel == bindparam("channel"),
+                   InboundRow.provider_message_id == bindparam("provider_message_id"))
+            .compile(dialect=dialect))
+    return str(insert), str(find)
 
 
 @functools.cache
