@@ -30,6 +30,22 @@ HIGH, DEFAULT = "high", "default"  # new messages and ticket replies first, then
 PROCESS_INBOUND = "gateway.jobs.inbound.process_inbound"
 SEND_OUTBOUND = "gateway.jobs.outbox.send_outbound"
 INBOUND_WAKE = "inbound"  # the wake-up key of PROCESS_INBOUND (JobQueue.wake)
+WAKE_WINDOW = 0.05  # seconds at most: see wake_window()
+
+
+def wake_window(settings: Settings) -> float:
+    """How long a woken inbound job still waits after it cleared its flag, before it first looks; and so how long
+    after a wake a web process may store messages without waking again (:meth:`Runtime.process_soon`).
+
+    Why that is safe: a wake sent at time t found the flag set (it set it, or another caller had). The job that
+    flag belongs to has not cleared it by t, so it clears it at some C >= t and then waits this window: it looks
+    at C + window >= t + window, and sees every message committed before then. Half of ``jobs.batch_wait``, at
+    most :data:`WAKE_WINDOW`: the job waits the rest of ``batch_wait`` before it clears the flag, so a reply
+    waits no longer than before. The web and the workers must run with the same ``jobs.batch_wait`` (one
+    config.yaml); a web process with a longer one could leave a message to the scheduler's sweep (5 s), never
+    lose it.
+    """
+    return min(WAKE_WINDOW, settings.jobs.batch_wait / 2)
 
 
 def job_id(kind: str, row_id: int) -> str:
@@ -77,6 +93,7 @@ class Runtime:
     mail_intake: Callable[..., Any] | None = None  # (raw mail, envelope sender) -> stored: gateway.jobs.mail
     accept_message: Callable[..., Any] | None = None  # (message, before_enqueue) -> (id, created)
     apply_report: Callable[..., Any] | None = None  # (delivery report) -> what it changed
+    _quiet_until: float = field(default=0.0, repr=False)  # process_soon: no wake needed before this (monotonic)
 
     def send_soon(self, outbox_id: int, priority: str = DEFAULT) -> None:
         """Queue the send of one committed outbox row. A queue that is down is logged: the scheduler's
@@ -88,8 +105,16 @@ class Runtime:
 
     def process_soon(self, force: bool = False) -> None:
         """Wake a job that processes the committed inbound messages waiting, in batches (one job for many: a
-        message stored while such a job waits to start is left to it)."""
+        message stored while such a job waits to start is left to it).
+
+        Called after the message is committed. Within :func:`wake_window` of this process's last wake, nothing is
+        sent: the job that wake found looks later than that (under load this spares most webhooks their Redis
+        command). ``force`` (the sweep, a batch put back) always queues a job."""
+        now = time.monotonic()
+        if not force and now < self._quiet_until:
+            return
         self.queue.wake(PROCESS_INBOUND, INBOUND_WAKE, priority=HIGH, force=force)
+        self._quiet_until = now + wake_window(self.settings)  # from before the command: on the safe side
 
     @property
     def default_sms_sender(self) -> str:

@@ -40,7 +40,7 @@ from gateway.jobs.media import fetch_media
 from gateway.jobs.outbox import HAND_BACK_DELAYS, deliver_many
 from gateway.jobs.reconnect import job_timed_out, outage_for, write_through_restart
 from gateway.observability import count_received
-from gateway.runtime import DEFAULT, HIGH, INBOUND_WAKE, Runtime, current_runtime, job_id
+from gateway.runtime import DEFAULT, HIGH, INBOUND_WAKE, Runtime, current_runtime, job_id, wake_window
 from models import InboundMessage as InboundRow
 from models import Outbox, utcnow
 from models.base import upsert_insert
@@ -63,8 +63,12 @@ def process_inbound(message_id: int | None = None) -> None:
     # jobs.batch_wait (0.1 s): the messages that arrive meanwhile find this job still waiting and join its first
     # batch. At 50 messages a second that is about five per batch instead of one (the job's own cost, rq's
     # bookkeeping, is shared), for 0.1 s more before the reply; under heavy load batches are full anyway.
-    time.sleep(runtime.settings.jobs.batch_wait)
+    window = wake_window(runtime.settings)
+    time.sleep(runtime.settings.jobs.batch_wait - window)
     runtime.queue.woken(INBOUND_WAKE)  # before the first look: a message stored after this wakes a new job
+    # A webhook whose wake found the flag before it was cleared may store messages without waking for this long
+    # (Runtime.process_soon): they are committed before this job looks.
+    time.sleep(window)
     budget = runtime.settings.jobs.timeout("process_inbound") * BUDGET_SHARE
     started, errors = time.monotonic(), []
     while True:

@@ -288,3 +288,135 @@ def test_what_arrives_while_a_woken_job_waits_joins_its_batch(postgres_url: str,
         stack.runtime.db.dispose()
         stack.runtime.queue.connection.flushdb()
         _empty_tables(postgres_url)
+
+
+def with_batch_wait(stack: Stack, monkeypatch: pytest.MonkeyPatch, seconds: float) -> None:
+    settings = stack.runtime.settings
+    jobs = settings.jobs.model_copy(update={"batch_wait": seconds})
+    monkeypatch.setattr(stack.runtime, "settings", settings.model_copy(update={"jobs": jobs}))
+
+
+class Clock:
+    """time.monotonic for gateway.runtime, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_webhook_within_the_wake_window_sends_nothing_to_the_queue(stack: Stack,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Within wake_window of this process's last wake no command is sent: the job that wake found looks later.
+    Past it, and for the sweep's forced wake, the queue is asked again."""
+    import gateway.runtime as runtime_module
+
+    clock = Clock()
+    monkeypatch.setattr(runtime_module.time, "monotonic", clock)
+    with_batch_wait(stack, monkeypatch, 0.1)
+    window = runtime_module.wake_window(stack.runtime.settings)
+    assert window == 0.05
+    sent: list[bool] = []
+    wake = stack.runtime.queue.wake
+    monkeypatch.setattr(stack.runtime.queue, "wake",
+                        lambda *a, **k: sent.append(k.get("force", False)) or wake(*a, **k))
+
+    stack.runtime.process_soon()
+    stack.runtime.queue.woken(INBOUND_WAKE)  # the job starts at once and clears its flag
+    clock.now += window * 0.99
+    stack.runtime.process_soon()  # its look is still to come: nothing sent
+    assert sent == [False] and waiting_jobs(stack) == 1
+    stack.runtime.process_soon(force=True)  # the sweep's
+    assert sent == [False, True] and waiting_jobs(stack) == 2
+    clock.now += window
+    stack.runtime.process_soon()
+    assert sent == [False, True, False] and waiting_jobs(stack) == 2  # the flag the sweep set is still up
+
+
+def test_a_woken_job_looks_a_wake_window_after_it_cleared_its_flag(stack: Stack,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The order the wake window rests on: wait, clear the flag, wait the window, then look; jobs.batch_wait in
+    all, as before."""
+    events: list[Any] = []
+    with_batch_wait(stack, monkeypatch, 0.3)
+    monkeypatch.setattr(inbound.time, "sleep", lambda seconds: events.append(("sleep", round(seconds, 6))))
+    woken = stack.runtime.queue.woken
+    monkeypatch.setattr(stack.runtime.queue, "woken", lambda key: events.append("woken") or woken(key))
+    claim = inbound.claim_waiting
+    monkeypatch.setattr(inbound, "claim_waiting", lambda *a: events.append("look") or claim(*a))
+    run_job(stack)
+    assert events == [("sleep", 0.25), "woken", ("sleep", 0.05), "look"]
+
+
+@pytest.mark.slow
+def test_webhooks_that_skip_their_wake_lose_nothing(postgres_url: str, twilio_standin,  # noqa: ANN001
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Messages from four threads while a real rq worker runs the woken jobs, with a wide wake window so most
+    webhooks skip their wake: every message is filed by a woken job, none is left for the sweep."""
+    import gateway.runtime as runtime_module
+    from tests.conftest import _empty_tables, _stack
+
+    monkeypatch.setattr(runtime_module, "WAKE_WINDOW", 0.15)
+    stack = _stack("postgres", postgres_url, twilio_standin, jobs={"batch_wait": 0.3})
+    sends: list[bool] = []
+    wake = stack.runtime.queue.wake
+    monkeypatch.setattr(stack.runtime.queue, "wake", lambda *a, **k: sends.append(True) or wake(*a, **k))
+    try:
+        def citizen(number: int) -> None:
+            for message in range(12):
+                text_in(stack, f"jalan berlubang di gang {message}", sender=f"+628120003{number:02d}{message:02d}")
+                time.sleep(0.005 * ((number + message) % 7))
+
+        citizens = [threading.Thread(target=citizen, args=(number,)) for number in range(4)]
+        for thread in citizens:
+            thread.start()
+        while any(thread.is_alive() for thread in citizens) or waiting_jobs(stack):
+            stack.work()  # rq's worker in the main thread, burst: the woken jobs as they come
+            time.sleep(0.01)
+        for thread in citizens:
+            thread.join()
+        with stack.runtime.db.session() as session:
+            waiting = session.scalar(select(func.count()).where(InboundMessage.processed_at.is_(None)))
+            total = session.scalar(select(func.count()).select_from(InboundMessage))
+        assert (total, waiting) == (48, 0)
+        assert len(sends) < 48  # the window spared webhooks their wake
+    finally:
+        stack.runtime.db.dispose()
+        stack.runtime.queue.connection.flushdb()
+        _empty_tables(postgres_url)
+
+
+def test_a_webhook_that_found_the_flag_up_skips_its_wakes_for_the_window(postgres_url: str, twilio_standin,  # noqa: ANN001
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The case the window's order exists for. Web process B wakes at 0.15 s and finds the flag of the job web
+    process A woke at 0 (it clears it at 0.2 s): for the window B wakes no more, and its message of 0.3 s is filed
+    by that job, which looks at 0.4 s. Had the job looked as it cleared its flag, that message would wait for the
+    sweep. (Under delays B only wakes more: the test can miss the fault, never fail without one.)"""
+    import gateway.runtime as runtime_module
+    from tests.conftest import _empty_tables, _stack
+
+    monkeypatch.setattr(runtime_module, "WAKE_WINDOW", 0.2)
+    web_a = _stack("postgres", postgres_url, twilio_standin, jobs={"batch_wait": 0.4})
+    web_b = _stack("postgres", postgres_url, twilio_standin, jobs={"batch_wait": 0.4})  # the same queue and flag
+    try:
+        started = time.monotonic()
+        text_in(web_a, "jalan rusak depan SDN 3", sender="+6281200000301")
+
+        def web_b_citizens() -> None:
+            for at, sender in ((0.15, "+6281200000302"), (0.3, "+6281200000303")):
+                time.sleep(max(0.0, started + at - time.monotonic()))
+                text_in(web_b, "got mampet di Sawojajar", sender=sender)
+
+        meanwhile = threading.Thread(target=web_b_citizens)
+        meanwhile.start()
+        web_a.work()  # the job A woke: clears the flag at 0.2 s, looks at 0.4 s
+        meanwhile.join()
+        with web_a.runtime.db.session() as session:
+            assert session.scalar(select(func.count()).where(InboundMessage.processed_at.is_(None))) == 0
+            assert session.scalar(select(func.count()).select_from(InboundMessage)) == 3
+    finally:
+        for stack in (web_a, web_b):
+            stack.runtime.db.dispose()
+        web_a.runtime.queue.connection.flushdb()
+        _empty_tables(postgres_url)
