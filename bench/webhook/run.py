@@ -36,7 +36,7 @@ from bench.webhook.services import APP_PATHS, AUTH_TOKEN, CpuMeter, Services, ex
 from tests.support.twilio_standin import TwilioStandIn  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-REAL_APP, BARE_APP = "gateway.wsgi:app", "bare_app:app"
+REAL_APP, BARE_APP, FLOOR_APP = "gateway.wsgi:app", "bare_app:app", "floor_app:app"
 
 
 def parse_args() -> argparse.Namespace:
@@ -64,6 +64,10 @@ def parse_args() -> argparse.Namespace:
                         help="throughput part: also measure this git revision of the app (exported, its own gunicorn "
                              "with the same settings) in every round, between the bare endpoint and --app")
     parser.add_argument("--baseline-port", type=int, default=18603)
+    parser.add_argument("--floor", action="store_true",
+                        help="throughput part: also measure bench/webhook/floor_app.py (one INSERT and one SET NX, no "
+                             "framework, no checks: the upper bound of a webhook that stores before it answers)")
+    parser.add_argument("--floor-port", type=int, default=18604)
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis db afterwards")
     parser.add_argument("--twilio-rate", default="100/s",
                         help="send_rates.twilio for the run (config.yaml ships 10/s); above --rate, so the end-to-end "
@@ -101,6 +105,9 @@ def main() -> int:
             services.start_gunicorn("baseline", REAL_APP, args.baseline_port,
                                     {**env, "PYTHONPATH": str(baseline_dir), "SAMBAT_CONFIG": str(baseline_config)},
                                     cwd=baseline_dir, threads=args.web_threads)
+        if args.floor and not args.skip_throughput:
+            services.start_gunicorn("floor", FLOOR_APP, args.floor_port, env, pythonpath=HERE,
+                                    threads=args.web_threads)
         if not args.skip_e2e:
             end_to_end(args, services, env, standin, public_url)
         if not args.skip_throughput:
@@ -212,15 +219,17 @@ def compare_throughput(args: argparse.Namespace, services: Services, public_url:
     targets = [("bare", args.bare_port), ("real", args.real_port)]
     if args.baseline:
         targets.insert(1, ("baseline", args.baseline_port))
+    if args.floor:
+        targets.append(("floor", args.floor_port))
     for connections in [int(c) for c in args.connections.split(",")]:
         for _ in range(args.rounds):
             pair = {}
             for target, port in targets:
-                # Each app target gets its own timed bodies (a phase of its own: the baseline's is phase + 0x40),
-                # so none sends a MessageSid another stored. Fresh warm-up bodies for each target and round: a
-                # repeated MessageSid of a message not yet processed is enqueued again (by design, jobs are
-                # idempotent), which would blur the jobs-vs-rows count.
-                target_phase = phase + (0x40 if target == "baseline" else 0)
+                # Each app target gets its own timed bodies (a phase of its own: the baseline's is phase + 0x40,
+                # the floor's + 0x80), so none sends a MessageSid another stored. Fresh warm-up bodies for each
+                # target and round: a repeated MessageSid of a message not yet processed is enqueued again (by
+                # design, jobs are idempotent), which would blur the jobs-vs-rows count.
+                target_phase = phase + {"baseline": 0x40, "floor": 0x80}.get(target, 0)
                 bodies = log_dir / f"timed-{target_phase:02x}.txt"
                 write_wrk_file(bodies, signed_webhooks(public_url, AUTH_TOKEN, target_phase, args.bodies))
                 write_wrk_file(warm_file, signed_webhooks(public_url, AUTH_TOKEN, PHASE_WARMUP, warm_count,
@@ -233,12 +242,15 @@ def compare_throughput(args: argparse.Namespace, services: Services, public_url:
                                               server_pids=services.pids(target), target=target)
                 pair[target] = measured
                 print_measurement(measured)
-                if target != "bare":
+                if target not in ("bare", "floor"):  # the floor queues no job: its rows are not checked
                     check_stored(measured, dsn, target_phase, services, queued_before)
                 bodies.unlink()
             ratio = pair["real"].rps / pair["bare"].rps
             summary.append((connections, ratio, pair["real"]))
             print(f"        real/bare throughput {ratio:.3f}")
+            if "floor" in pair:
+                print(f"        floor/bare throughput {pair['floor'].rps / pair['bare'].rps:.3f}; "
+                      f"real/floor {pair['real'].rps / pair['floor'].rps:.3f}")
             if "baseline" in pair:
                 real, baseline = pair["real"], pair["baseline"]
                 cpu = real.cpu_ms_per_request("server") / baseline.cpu_ms_per_request("server")
@@ -247,10 +259,10 @@ def compare_throughput(args: argparse.Namespace, services: Services, public_url:
             phase += 1
     unprocessed, queued = throughput.count_unprocessed(dsn), throughput.queue_length(services.redis_url)
     print(f"\nafter all runs: unprocessed inbound_messages rows {unprocessed}, jobs waiting in sambat-high {queued}")
-    print("\n== goals (real >= 0.5 x bare; real p99 < 50 ms; no message lost)")
+    print("\n== goals (issue 13: real >= 0.3 x bare; real p99 < 50 ms; no message lost)")
     for connections, ratio, real in summary:
         p99 = real.wrk["p99_us"] / 1000
-        print(f"{connections} connections: ratio {ratio:.3f} {'met' if ratio >= 0.5 else 'MISSED'}; "
+        print(f"{connections} connections: ratio {ratio:.3f} {'met' if ratio >= 0.3 else 'MISSED'}; "
               f"p99 {p99:.1f} ms {'met' if p99 < 50 else 'MISSED'}")
 
 
