@@ -40,10 +40,10 @@ def wake_window(settings: Settings) -> float:
     Why that is safe: a wake sent at time t found the flag set (it set it, or another caller had). The job that
     flag belongs to has not cleared it by t, so it clears it at some C >= t and then waits this window: it looks
     at C + window >= t + window, and sees every message committed before then. Half of ``jobs.batch_wait``, at
-    most :data:`WAKE_WINDOW`: the job waits the rest of ``batch_wait`` before it clears the flag, so a reply
-    waits no longer than before. The web and the workers must run with the same ``jobs.batch_wait`` (one
-    config.yaml); a web process with a longer one could leave a message to the scheduler's sweep (5 s), never
-    lose it.
+    most :data:`WAKE_WINDOW` (so none when ``batch_wait`` is 0): the job waits the whole ``batch_wait`` before it
+    clears the flag, so what arrives meanwhile still joins its batch without a job of its own, and a reply waits
+    this window more. The web and the workers must run with the same ``jobs.batch_wait`` (one config.yaml); a
+    web process with a longer one could leave a message to the scheduler's sweep (5 s), never lose it.
     """
     return min(WAKE_WINDOW, settings.jobs.batch_wait / 2)
 

@@ -63,12 +63,11 @@ def process_inbound(message_id: int | None = None) -> None:
     # jobs.batch_wait (0.1 s): the messages that arrive meanwhile find this job still waiting and join its first
     # batch. At 50 messages a second that is about five per batch instead of one (the job's own cost, rq's
     # bookkeeping, is shared), for 0.1 s more before the reply; under heavy load batches are full anyway.
-    window = wake_window(runtime.settings)
-    time.sleep(runtime.settings.jobs.batch_wait - window)
+    time.sleep(runtime.settings.jobs.batch_wait)
     runtime.queue.woken(INBOUND_WAKE)  # before the first look: a message stored after this wakes a new job
     # A webhook whose wake found the flag before it was cleared may store messages without waking for this long
     # (Runtime.process_soon): they are committed before this job looks.
-    time.sleep(window)
+    time.sleep(wake_window(runtime.settings))
     budget = runtime.settings.jobs.timeout("process_inbound") * BUDGET_SHARE
     started, errors = time.monotonic(), []
     while True:

@@ -336,8 +336,8 @@ def test_a_webhook_within_the_wake_window_sends_nothing_to_the_queue(stack: Stac
 
 def test_a_woken_job_looks_a_wake_window_after_it_cleared_its_flag(stack: Stack,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    """The order the wake window rests on: wait, clear the flag, wait the window, then look; jobs.batch_wait in
-    all, as before."""
+    """The order the wake window rests on: wait jobs.batch_wait (what arrives meanwhile joins the batch), clear
+    the flag, wait the window, then look."""
     events: list[Any] = []
     with_batch_wait(stack, monkeypatch, 0.3)
     monkeypatch.setattr(inbound.time, "sleep", lambda seconds: events.append(("sleep", round(seconds, 6))))
@@ -346,7 +346,7 @@ def test_a_woken_job_looks_a_wake_window_after_it_cleared_its_flag(stack: Stack,
     claim = inbound.claim_waiting
     monkeypatch.setattr(inbound, "claim_waiting", lambda *a: events.append("look") or claim(*a))
     run_job(stack)
-    assert events == [("sleep", 0.25), "woken", ("sleep", 0.05), "look"]
+    assert events == [("sleep", 0.3), "woken", ("sleep", 0.05), "look"]
 
 
 @pytest.mark.slow
@@ -389,32 +389,48 @@ def test_webhooks_that_skip_their_wake_lose_nothing(postgres_url: str, twilio_st
 
 def test_a_webhook_that_found_the_flag_up_skips_its_wakes_for_the_window(postgres_url: str, twilio_standin,  # noqa: ANN001
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
-    """The case the window's order exists for. Web process B wakes at 0.15 s and finds the flag of the job web
-    process A woke at 0 (it clears it at 0.2 s): for the window B wakes no more, and its message of 0.3 s is filed
-    by that job, which looks at 0.4 s. Had the job looked as it cleared its flag, that message would wait for the
-    sweep. (Under delays B only wakes more: the test can miss the fault, never fail without one.)"""
+    """The case the window's order exists for. Web process A wakes a job (batch_wait 0.6 s, window 0.3 s). Web
+    process B wakes 0.15 s before that job clears its flag and finds the flag up; just after the flag is cleared B
+    stores another message, within its window, so without a wake. The job looks a window after the clear and
+    files it. Had the job looked as it cleared its flag, that message would wait for the sweep."""
+    import types
+
     import gateway.runtime as runtime_module
     from tests.conftest import _empty_tables, _stack
 
-    monkeypatch.setattr(runtime_module, "WAKE_WINDOW", 0.2)
-    web_a = _stack("postgres", postgres_url, twilio_standin, jobs={"batch_wait": 0.4})
-    web_b = _stack("postgres", postgres_url, twilio_standin, jobs={"batch_wait": 0.4})  # the same queue and flag
+    monkeypatch.setattr(runtime_module, "WAKE_WINDOW", 0.3)
+    web_a = _stack("postgres", postgres_url, twilio_standin, jobs={"batch_wait": 0.6})
+    web_b = _stack("postgres", postgres_url, twilio_standin, jobs={"batch_wait": 0.6})  # the same queue and flag
+    started, cleared = threading.Event(), threading.Event()
+
+    def sleep(seconds: float) -> None:  # the job's waits (gateway.jobs.inbound's time.sleep only)
+        started.set()
+        time.sleep(seconds)
+
+    monkeypatch.setattr(inbound, "time", types.SimpleNamespace(sleep=sleep, monotonic=time.monotonic))
+    woken = web_a.runtime.queue.woken
+    monkeypatch.setattr(web_a.runtime.queue, "woken", lambda key: (woken(key), cleared.set()))
+    wakes_of_b: list[bool] = []
+    wake_b = web_b.runtime.queue.wake
+    monkeypatch.setattr(web_b.runtime.queue, "wake", lambda *a, **k: wakes_of_b.append(wake_b(*a, **k)))
     try:
-        started = time.monotonic()
         text_in(web_a, "jalan rusak depan SDN 3", sender="+6281200000301")
 
         def web_b_citizens() -> None:
-            for at, sender in ((0.15, "+6281200000302"), (0.3, "+6281200000303")):
-                time.sleep(max(0.0, started + at - time.monotonic()))
-                text_in(web_b, "got mampet di Sawojajar", sender=sender)
+            assert started.wait(10)
+            time.sleep(0.45)  # 0.15 s before the job clears its flag
+            text_in(web_b, "got mampet di Sawojajar", sender="+6281200000302")
+            assert cleared.wait(10)
+            text_in(web_b, "lampu jalan mati", sender="+6281200000303")
 
         meanwhile = threading.Thread(target=web_b_citizens)
         meanwhile.start()
-        web_a.work()  # the job A woke: clears the flag at 0.2 s, looks at 0.4 s
+        web_a.work()  # the job A woke, in rq's worker in this thread
         meanwhile.join()
+        assert wakes_of_b == [False]  # B's first wake found A's flag; its second message sent none
         with web_a.runtime.db.session() as session:
-            assert session.scalar(select(func.count()).where(InboundMessage.processed_at.is_(None))) == 0
             assert session.scalar(select(func.count()).select_from(InboundMessage)) == 3
+            assert session.scalar(select(func.count()).where(InboundMessage.processed_at.is_(None))) == 0
     finally:
         for stack in (web_a, web_b):
             stack.runtime.db.dispose()
