@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, queue: JobQueue | None = None,
     app.register_blueprint(metrics_bp)
     _register_health(app)
     _register_database_errors(app)
-    from gateway.web.webhooks.direct import DirectWebhooks
+    from gateway.web.direct import DirectWebhooks
 
     app.wsgi_app = DirectWebhooks(app)  # type: ignore[method-assign]  # providers' POSTs skip Flask's dispatch
     if settings.proxy_hops:
@@ -80,7 +80,7 @@ def _register_database_errors(app: Flask) -> None:
     process meets a dead connection; the pool is renewed at once and a retry succeeds.
     """
 
-    from gateway.web.webhooks.direct import database_unavailable
+    from gateway.web.direct import database_unavailable
 
     app.register_error_handler(OperationalError, database_unavailable)
 

@@ -138,7 +138,7 @@ class Headers(Talisman):
     A webhook's answer (empty TwiML, a line of text) is no page: no nonce is drawn for it, and the headers
     talisman writes for it (the CSP without a nonce, frame, type, referrer and permissions policies) are the
     same for every webhook, so they are worked out once (:meth:`webhook_headers`) and copied onto each answer,
-    by the webhooks' direct path (:mod:`gateway.web.webhooks.direct`) and by Flask alike.
+    by the webhooks' direct path (:mod:`gateway.web.direct`) and by Flask alike.
     """
 
     _webhook_headers: list[tuple[str, str]] | None = None

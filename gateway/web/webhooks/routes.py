@@ -3,7 +3,7 @@
 With the database unreachable, what was checked and read is spooled to Redis and answered 2xx all the same
 (:mod:`gateway.jobs.spool`); only when Redis is down too does the webhook answer 503.
 
-A provider's POST is answered by :func:`answer_webhook` before Flask sees it (:mod:`gateway.web.webhooks.direct`);
+A provider's POST is answered by :func:`answer_webhook` before Flask sees it (:mod:`gateway.web.direct`);
 the Flask routes registered here answer the same way for what reaches Flask (a test's request context, and every
 other method, which Flask answers 405).
 """
