@@ -127,7 +127,8 @@ class JobsSettings(Section):
                                           "send_outbound, check_outbound, fetch_media; default for the rest)")
     batch_wait: Number = setting(0.1, env="SAMBAT_JOBS_BATCH_WAIT", description="seconds a woken processing job "
                                  "waits before it looks: what arrives meanwhile joins its batch (less CPU per "
-                                 "message, that much later a reply); 0 to 5")
+                                 "message, that much later a reply; then half as long again, at most 0.05 s, the "
+                                 "window in which webhooks skip waking it); 0 to 5; the same for web and workers")
 
     @field_validator("batch_wait")
     @classmethod
