@@ -21,6 +21,7 @@ from sqlalchemy.types import TypeDecorator
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+DRIVER_IDLE = 8  # idle connections driver_autocommit keeps at most (one per thread that uses it at once)
 
 # Stable constraint names, so Alembic migrations work the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -78,8 +79,9 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # PostgreSQL through psycopg: the webhooks' INSERT may run on the driver itself (driver_autocommit).
         self.driver = self.engine.dialect.driver if self.engine.dialect.name == "postgresql" else None
-        self._local = threading.local()
-        self._driver_connections: set[Any] = set()
+        self._driver_idle: list[tuple[Any, tuple[int, Engine, int]]] = []  # (connection, owner), newest last
+        self._driver_idle_owner: tuple[int, Engine, int] | None = None
+        self._driver_generation = 0
         self._driver_lock = threading.Lock()
 
     @contextmanager
@@ -113,14 +115,16 @@ class Database:
         raise AssertionError("unreachable")
 
     def driver_autocommit(self, work: Callable[[Any], T], statement: str) -> T:
-        """Run ``work`` on this thread's own psycopg connection, in autocommit mode (PostgreSQL only).
+        """Run ``work`` on a psycopg connection of the driver's own, in autocommit mode (PostgreSQL only).
 
         For the webhooks' hot path, where SQLAlchemy's statement execution (the execution context, its bind and
         result processing, the pool's checkout and the autocommit toggle around it) cost more CPU than the INSERT
-        itself (bench/RESULTS.md). The connection is opened with the engine's own connect arguments, once per
-        thread and process, outside the pool. Errors come out as SQLAlchemy's (``DBAPIError.instance``, with
-        ``statement`` named), so callers tell an outage from a bug as for any other statement; a connection that
-        was lost (the database restarted) is dropped and ``work`` runs once more on a new one, as in
+        itself (bench/RESULTS.md). The connections are opened with the engine's own connect arguments, outside
+        its pool, and kept in a small stack of their own (:data:`DRIVER_IDLE` idle at most): one per thread that
+        uses them at once, whether a server keeps its threads (gunicorn) or starts one per request (``sambat up``).
+        Errors come out as SQLAlchemy's (``DBAPIError.instance``, with ``statement`` named), so callers tell an
+        outage from a bug as for any other statement; a connection that was lost (the database restarted) is
+        dropped, the engine's pool renewed, and ``work`` runs once more on a new connection, as in
         :meth:`autocommit`: ``work`` must be safe to run twice.
         """
         if self.driver != "psycopg":
@@ -129,52 +133,73 @@ class Database:
         for attempt in (1, 2):
             connection = None
             try:
-                connection = self._driver_connection()
-                return work(connection)
+                connection, owner = self._take_driver_connection()
+                outcome = work(connection)
             except dbapi.Error as error:
                 lost = connection is None or connection.broken or connection.closed
-                if connection is not None and lost:
-                    self._drop_driver_connection(connection)
-                    # The database restarted: the pool's connections are dead too. A new pool, as SQLAlchemy
-                    # does when it meets a lost connection (the old one's are dropped as they come back).
-                    self.engine.dispose(close=False)
+                if connection is not None:
+                    if lost:
+                        _close(connection)
+                        # The database restarted: the pool's connections are dead too. A new pool, as SQLAlchemy
+                        # does when it meets a lost connection (the old one's are dropped as they come back).
+                        self.engine.dispose(close=False)
+                    else:
+                        self._give_back(connection, owner)
                 if attempt == 1 and connection is not None and lost:
                     log.warning("database connection lost (%s); retrying on a new connection", error)
                     continue
                 raise DBAPIError.instance(statement, None, error, dbapi.Error, connection_invalidated=lost,
                                           dialect=self.engine.dialect) from error
+            except BaseException:
+                if connection is not None:
+                    _close(connection)  # in an unknown state (an error in Python, a timeout): not reused
+                raise
+            self._give_back(connection, owner)
+            return outcome
         raise AssertionError("unreachable")
 
-    def _driver_connection(self) -> Any:
-        connection = getattr(self._local, "connection", None)
-        if connection is not None and self._local.owner == (os.getpid(), self.engine):
-            return connection
-        arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
-        connection = self.engine.dialect.loaded_dbapi.connect(*arguments, **options, autocommit=True)
-        self._local.connection, self._local.owner = connection, (os.getpid(), self.engine)
-        with self._driver_lock:
-            self._driver_connections.add(connection)
-        return connection
+    def _driver_owner(self) -> tuple[int, Engine, int]:
+        """Whose idle connections are good: this process, this engine, since the last dispose()."""
+        return os.getpid(), self.engine, self._driver_generation
 
-    def _drop_driver_connection(self, connection: Any) -> None:
-        self._local.connection = None
+    def _take_driver_connection(self) -> tuple[Any, tuple[int, Engine, int]]:
+        owner = self._driver_owner()
         with self._driver_lock:
-            self._driver_connections.discard(connection)
-        try:
-            connection.close()
-        except Exception:  # noqa: BLE001 - already broken
-            pass
+            if self._driver_idle_owner != owner:  # forked, another engine, or disposed: not these connections
+                stale, self._driver_idle = self._driver_idle, []
+                self._driver_idle_owner = owner
+                if stale and stale[0][1][0] == os.getpid():  # ours, not a parent's sockets: close them
+                    for connection, _ in stale:
+                        _close(connection)
+            if self._driver_idle:
+                return self._driver_idle.pop()[0], owner
+        arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
+        return self.engine.dialect.loaded_dbapi.connect(*arguments, **options, autocommit=True), owner
+
+    def _give_back(self, connection: Any, owner: tuple[int, Engine, int]) -> None:
+        with self._driver_lock:
+            if owner == self._driver_owner() and len(self._driver_idle) < DRIVER_IDLE:
+                self._driver_idle.append((connection, owner))
+                return
+        _close(connection)
 
     def dispose(self) -> None:
+        """Close the connections: the engine's pool and the driver's idle ones (those in use close as they are
+        given back)."""
         with self._driver_lock:
-            connections, self._driver_connections = self._driver_connections, set()
-        for connection in connections:
-            try:
-                connection.close()
-            except Exception:  # noqa: BLE001 - closing what may be broken already
-                pass
-        self._local = threading.local()
+            idle, self._driver_idle = self._driver_idle, []
+            self._driver_generation += 1
+        for connection, owner in idle:
+            if owner[0] == os.getpid():
+                _close(connection)
         self.engine.dispose()
+
+
+def _close(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:  # noqa: BLE001 - closing what may be broken already
+        pass
 
 
 def make_engine(url: str) -> Engine:

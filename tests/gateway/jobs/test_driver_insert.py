@@ -126,7 +126,7 @@ def test_a_lost_connection_is_replaced_and_the_pool_renewed(postgres_stack: Stac
         assert session.get(InboundRow, message_id) is not None
 
 
-def test_dispose_closes_every_threads_connection(postgres_stack: Stack) -> None:
+def test_dispose_closes_the_idle_connections(postgres_stack: Stack) -> None:
     database = postgres_stack.runtime.db
     threads = [threading.Thread(target=store_and_enqueue, args=(postgres_stack.runtime, replace(
         MESSAGES[0], provider_message_id=f"SM{number:032x}"))) for number in range(3)]
@@ -134,7 +134,32 @@ def test_dispose_closes_every_threads_connection(postgres_stack: Stack) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    opened = list(database._driver_connections)
-    assert len(opened) >= 3
+    opened = [connection for connection, _ in database._driver_idle]
+    assert 1 <= len(opened) <= 3
     database.dispose()
-    assert all(connection.closed for connection in opened)
+    assert all(connection.closed for connection in opened) and not database._driver_idle
+
+
+def test_a_thread_per_request_reuses_one_connection(postgres_stack: Stack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`sambat up`'s server starts a thread per request: the connection goes back to the stack, not with the thread."""
+    import psycopg
+
+    opened: list[Any] = []
+    connect = psycopg.connect
+    monkeypatch.setattr(psycopg, "connect", lambda *a, **k: opened.append(connect(*a, **k)) or opened[-1])
+    for number in range(20):
+        request = threading.Thread(target=store_and_enqueue, args=(postgres_stack.runtime, replace(
+            MESSAGES[0], provider_message_id=f"SM{number:032x}")))
+        request.start()
+        request.join()
+    assert len(opened) == 1 and not opened[0].closed
+    assert len(postgres_stack.runtime.db._driver_idle) == 1
+
+
+def test_a_connection_given_back_after_dispose_is_closed(postgres_stack: Stack) -> None:
+    database = postgres_stack.runtime.db
+    connection, owner = database._take_driver_connection()  # in use while the process disposes
+    database.dispose()
+    database._give_back(connection, owner)
+    assert connection.closed and not database._driver_idle
+    assert store_and_enqueue(postgres_stack.runtime, MESSAGES[0])[1]  # a new one after
