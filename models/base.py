@@ -79,8 +79,8 @@ class Database:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         # PostgreSQL through psycopg: the webhooks' INSERT may run on the driver itself (driver_autocommit).
         self.driver = self.engine.dialect.driver if self.engine.dialect.name == "postgresql" else None
-        self._driver_idle: list[tuple[Any, tuple[int, Engine, int]]] = []  # (connection, owner), newest last
-        self._driver_idle_owner: tuple[int, Engine, int] | None = None
+        # (connection, owner: _driver_owner() when it was taken), newest last
+        self._driver_idle: list[tuple[Any, tuple[int, Engine, int]]] = []
         self._driver_generation = 0
         self._driver_lock = threading.Lock()
 
@@ -99,7 +99,8 @@ class Database:
     def autocommit(self, work: Callable[[Connection], T]) -> T:
         """Run ``work`` on a connection in autocommit mode: each statement is committed when it returns.
 
-        For the webhooks' hot path: one INSERT is one round trip, with no BEGIN and COMMIT around it.
+        For short writes committed at once (a webhook's INSERT on SQLite, a phone's stamp): one statement is one
+        round trip, with no BEGIN and COMMIT around it.
         Connections are not pinged before use (see :func:`make_engine`), so a connection that died
         (the database restarted) fails here once; the pool is then invalidated and ``work`` runs once
         more on a fresh connection. ``work`` must therefore be safe to run twice.
@@ -165,14 +166,12 @@ class Database:
     def _take_driver_connection(self) -> tuple[Any, tuple[int, Engine, int]]:
         owner = self._driver_owner()
         with self._driver_lock:
-            if self._driver_idle_owner != owner:  # forked, another engine, or disposed: not these connections
-                stale, self._driver_idle = self._driver_idle, []
-                self._driver_idle_owner = owner
-                if stale and stale[0][1][0] == os.getpid():  # ours, not a parent's sockets: close them
-                    for connection, _ in stale:
-                        _close(connection)
-            if self._driver_idle:
-                return self._driver_idle.pop()[0], owner
+            while self._driver_idle:
+                connection, idle_owner = self._driver_idle.pop()
+                if idle_owner == owner:
+                    return connection, owner
+                if idle_owner[0] == owner[0]:  # another engine of this process: close it (a parent's: leave it)
+                    _close(connection)
         arguments, options = self.engine.dialect.create_connect_args(self.engine.url)
         return self.engine.dialect.loaded_dbapi.connect(*arguments, **options, autocommit=True), owner
 
