@@ -50,9 +50,6 @@ log = logging.getLogger(__name__)
 
 LEASE_MARGIN = 30  # seconds past the job's timeout before the scheduler may hand the message out again
 BATCH_SIZE = 50  # messages filed in one transaction
-# The columns a provider's message is stored with (store_and_enqueue), in the order of the driver's INSERT.
-STORED_COLUMNS = ("channel", "medium", "provider_message_id", "sender", "recipient", "body", "device_id", "sim_number",
-                  "media", "raw", "received_at", "automated", "location", "attempts")
 BUDGET_SHARE = 0.25  # of the job's timeout: past it, the job takes no new batch and wakes another job instead
 
 
@@ -307,7 +304,7 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
         return existing.id, False, existing.processed_at is not None
 
     if runtime.db.driver == "psycopg":
-        insert, find = driver_statements()
+        insert, find = driver_statements(tuple(values))
         parameters = {**values, "media": json.dumps(values["media"]), "raw": json.dumps(values["raw"]),
                       "location": None if values["location"] is None else json.dumps(values["location"]),
                       "received_at": values["received_at"].astimezone(UTC)}
@@ -335,13 +332,13 @@ def store_and_enqueue(runtime: Runtime, message: InboundMessage,
 
 
 @functools.cache
-def driver_statements() -> tuple[str, str]:
-    """:func:`insert_once` and the look-up of a repeat delivery, as PostgreSQL SQL for psycopg's own cursor
-    (``%(name)s`` parameters: the JSON columns as JSON text, cast): the webhook's INSERT without SQLAlchemy's
+def driver_statements(columns: tuple[str, ...]) -> tuple[str, str]:
+    """:func:`insert_once` of ``columns`` and the look-up of a repeat delivery, as PostgreSQL SQL for psycopg's own
+    cursor (``%(name)s`` parameters: the JSON columns as JSON text, cast): the webhook's INSERT without SQLAlchemy's
     statement execution (:meth:`models.base.Database.driver_autocommit`). Compiled from the same statements, so
-    both paths write the same row (tests/gateway/jobs/test_inbound.py compares them)."""
+    both paths write the same row (tests/gateway/jobs/test_driver_insert.py compares them)."""
     dialect = postgresql.psycopg.dialect()
-    insert = insert_once("postgresql").compile(dialect=dialect, column_keys=list(STORED_COLUMNS))
+    insert = insert_once("postgresql").compile(dialect=dialect, column_keys=list(columns))
     find = (select(InboundRow.id, InboundRow.processed_at)
             .where(InboundRow.channel == bindparam("channel"),
                    InboundRow.provider_message_id == bindparam("provider_message_id"))
