@@ -80,9 +80,9 @@ def _register_database_errors(app: Flask) -> None:
     process meets a dead connection; the pool is renewed at once and a retry succeeds.
     """
 
-    from gateway.web.direct import database_unavailable
+    from gateway.web.direct import answer_database_unavailable
 
-    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(OperationalError, answer_database_unavailable)
 
 
 def _register_health(app: Flask) -> None:

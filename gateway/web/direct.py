@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def database_unavailable(error: OperationalError) -> Response:
+def answer_database_unavailable(error: OperationalError) -> Response:
     """The answer while the database cannot be reached: 503, try again in 5 s (and never a traceback)."""
     log.warning("database unavailable: %s", error.orig)
     response = Response("Database unavailable, try again shortly.\n", status=503, mimetype="text/plain")
@@ -79,7 +79,7 @@ class DirectWebhooks:
         except HTTPException as error:  # a body too large (413), a form that cannot be read (400) ...
             return error.get_response(incoming.environ)  # type: ignore[return-value]
         except OperationalError as error:  # the database and the spool both down (gateway.jobs.spool)
-            return database_unavailable(error)
+            return answer_database_unavailable(error)
         except Exception:
             if self.propagate():
                 raise
