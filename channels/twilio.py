@@ -16,13 +16,15 @@ WhatsApp's 24-hour window a message goes as an approved Content API template (``
 
 from __future__ import annotations
 
+import functools
+import hmac
 import json
 import logging
 import math
 import os
 import platform
 from base64 import b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode, urlparse, urlsplit
@@ -38,11 +40,11 @@ from twilio.request_validator import (
     HMAC_SHA256,
     RequestValidator,
     add_port,
-    compare,
     get_signature_algorithm,
     remove_port,
 )
 from twilio.rest import Client
+from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Request, Response
 
 from channels.base import (
@@ -98,24 +100,52 @@ POOL_SIZE = min(32, (os.cpu_count() or 1) + 4)
 class SignatureCheck(RequestValidator):
     """twilio's RequestValidator, doing less for the same answer on a webhook's form.
 
-    twilio's ``validate`` always computes two HMACs (the URL without and with its port, since Twilio signs
-    either) and finds each field of a werkzeug MultiDict only after an AttributeError (it tries Django's
-    ``getall`` first). Here the same two URLs are tried, the one written as given first, the other only if that
-    fails, and a MultiDict's fields are read with ``getlist``. A JSON body (``bodySHA256``, a string) and an
-    algorithm twilio does not know go to twilio's ``validate`` unchanged.
+    twilio's ``validate`` parses the URL again on every request, always computes two HMACs (the URL without and
+    with its port, since Twilio signs either), builds the signed string by repeated concatenation, finds each field
+    of a werkzeug MultiDict only after an AttributeError (it tries Django's ``getall`` first), and compares in a
+    Python loop. Here the two URLs are worked out once per URL, the one written as given tried first and the other
+    only if that fails; the string is the URL and every distinct (name, value) pair in sorted order (the same
+    string as twilio's, names sorted, then each name's distinct values sorted); the HMAC is one call and the
+    comparison :func:`hmac.compare_digest`. A JSON body (``bodySHA256``, a string) and an algorithm twilio does not
+    know go to twilio's ``validate`` unchanged. tests/channels/test_twilio_signature.py checks both give the same
+    answer and the same signature.
     """
 
     def validate(self, uri: str, params: Any, signature: str, algorithm: str | None = None) -> bool:
-        if isinstance(params, str) or (algorithm or HMAC_SHA1).upper() not in (HMAC_SHA1, HMAC_SHA256):
+        hashed = (algorithm or HMAC_SHA1).upper()
+        if isinstance(params, str) or hashed not in SIGNATURE_HASHES:
             return super().validate(uri, params, signature, algorithm)
-        parsed = urlparse(uri)
-        variants = (add_port, remove_port) if parsed.port else (remove_port, add_port)  # as given first
-        return any(compare(self.compute_signature(variant(parsed), params, algorithm), signature)
-                   for variant in variants)
+        fields = self._fields(params)
+        expected = signature.encode("utf-8", "replace")
+        return any(hmac.compare_digest(self._sign(url + fields, hashed), expected) for url in signed_urls(uri))
 
-    def get_values(self, param_dict: Any, param_name: str) -> list[str]:
-        getlist = getattr(param_dict, "getlist", None)
-        return getlist(param_name) if getlist is not None else super().get_values(param_dict, param_name)
+    def compute_signature(self, uri: str, params: Any, algorithm: str | None = None) -> str:
+        hashed = (algorithm or HMAC_SHA1).upper()
+        if isinstance(params, str) or hashed not in SIGNATURE_HASHES:
+            return super().compute_signature(uri, params, algorithm)
+        return self._sign(uri + self._fields(params), hashed).decode("ascii")
+
+    def _fields(self, params: Any) -> str:
+        """The signed string's fields: each distinct (name, value) pair, sorted, as name + value."""
+        if isinstance(params, MultiDict):  # werkzeug's form: its repeated fields without a look-up per name
+            pairs: Iterable[tuple[str, str]] = params.items(multi=True)
+        else:  # any other mapping, read as twilio reads it
+            pairs = ((name, value) for name in params or () for value in self.get_values(params, name))
+        return "".join(name + value for name, value in sorted(set(pairs)))
+
+    def _sign(self, text: str, algorithm: str) -> bytes:
+        return b64encode(hmac.digest(self.token, text.encode("utf-8"), SIGNATURE_HASHES[algorithm]))
+
+
+SIGNATURE_HASHES = {HMAC_SHA1: "sha1", HMAC_SHA256: "sha256"}
+
+
+@functools.lru_cache(maxsize=64)
+def signed_urls(uri: str) -> tuple[str, str]:
+    """The two URLs Twilio may have signed for ``uri``, as twilio's ``validate`` tries them (without and with the
+    port), the one written as given first."""
+    parsed = urlparse(uri)
+    return (add_port(parsed), remove_port(parsed)) if parsed.port else (remove_port(parsed), add_port(parsed))
 
 
 class TwilioChannel:
