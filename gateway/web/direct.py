@@ -66,10 +66,22 @@ class DirectWebhooks:
             response = self.answer(incoming, *route)
         finally:
             incoming.close()
-        response.headers.extend(self.headers)
-        if behind_https(incoming, self.runtime.settings.public_url):
-            response.headers["Strict-Transport-Security"] = HSTS
-        return response(environ, start_response)
+        return self.send(environ, response, behind_https(incoming, self.runtime.settings.public_url), start_response)
+
+    def send(self, environ: dict[str, Any], response: Response, https: bool, start_response: Any) -> Iterable[bytes]:
+        """Start the answer with its own headers, then every webhook's (and HSTS behind HTTPS), and give its body.
+
+        Each answer here is a whole body in memory with its Content-Length, to a POST: werkzeug's WSGI answer
+        (a copy of the headers checked one by one, then the body) would only give the same status, headers and
+        bytes at more cost (tests/gateway/web/test_direct_webhooks.py compares them with Flask's)."""
+        extra = [*self.headers, ("Strict-Transport-Security", HSTS)] if https else self.headers
+        if response.direct_passthrough or "Content-Length" not in response.headers:  # not one here: werkzeug's way
+            response.headers.extend(extra)
+            return response(environ, start_response)
+        headers = response.headers.to_wsgi_list()
+        headers.extend(extra)
+        start_response(response.status, headers)
+        return [response.get_data()]
 
     def answer(self, incoming: Request, channel: str, parse: str, store: str | None) -> Response:
         try:
