@@ -19,7 +19,7 @@ from argon2 import PasswordHasher
 from flask import Flask
 from flask.testing import FlaskClient
 from redis import Redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 from twilio.request_validator import RequestValidator
 
 from gateway.app import create_app
@@ -33,8 +33,29 @@ from tests.support.live import browser_page, chromium, live_app  # noqa: F401 - 
 from tests.support.twilio_standin import TwilioStandIn, twilio_standin  # noqa: F401 - a fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-PG_URL = os.environ.get("SAMBAT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("SAMBAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+# The suite runs on several processes (pytest-xdist, scripts/test): each worker (gw0, gw1 ...) has its own
+# database beside the named one ("test_gw1") and its own Redis database (the named number plus the worker's).
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+PG_BASE_URL = os.environ.get("SAMBAT_TEST_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REDIS_BASE_URL = os.environ.get("SAMBAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+
+def _per_worker(pg_url: str, redis_url: str, worker: str) -> tuple[str, str]:
+    """This worker's PostgreSQL and Redis URLs: the named ones for a run on one process."""
+    if not worker:
+        return pg_url, redis_url
+    number = int(worker.removeprefix("gw"))
+    database = make_url(pg_url)
+    redis_base, _, redis_db = redis_url.rstrip("/").rpartition("/")
+    if not redis_db.isdigit() or int(redis_db) + number > 15:
+        raise pytest.UsageError(f"SAMBAT_TEST_REDIS_URL ({redis_url}) must end in a database number that leaves "
+                                f"one for each of the {os.environ.get('PYTEST_XDIST_WORKER_COUNT')} workers "
+                                "below 16 (Redis has 0-15)")
+    return (database.set(database=f"{database.database}_{worker}").render_as_string(hide_password=False),
+            f"{redis_base}/{int(redis_db) + number}")
+
+
+PG_URL, REDIS_URL = _per_worker(PG_BASE_URL, REDIS_BASE_URL, WORKER)
 ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 AUTH_TOKEN = "f0e1d2c3b4a5968778695a4b3c2d1e0f"
 PUBLIC_URL = "https://sambat.example.go.id"
@@ -62,8 +83,25 @@ def _check_services() -> list[str]:
     return problems
 
 
+def _create_worker_database() -> None:
+    """A worker's own database, created beside the named one the first time (the server's own ``postgres``
+    database is where CREATE DATABASE is sent from)."""
+    url = make_url(PG_URL)
+    try:
+        engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            if connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": url.database}) \
+                    is None:
+                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
+        engine.dispose()
+    except Exception:  # noqa: BLE001 - the services check below says what is unreachable
+        pass
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Fail at once (never skip) when the real services are not there."""
+    if WORKER:
+        _create_worker_database()
     problems = _check_services()
     if problems:
         hint = ("Start them: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start; "
