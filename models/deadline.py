@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from models.complaint import StatusEvent
 
 # The three deadlines of one assignment, in the order they fall due.
 STAGES = ("acknowledge", "respond", "resolve")
@@ -28,6 +32,8 @@ class Assignment(Base):
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
     # The event that assigned it: unique, so two processes computing the clock never make two rows.
     event_id: Mapped[int] = mapped_column(ForeignKey("status_events.id"), unique=True)
+    # Set instead of event_id when the event is not written yet (a complaint's first clock, filed in one flush).
+    event: Mapped[StatusEvent] = relationship()
     agency_code: Mapped[str] = mapped_column(ForeignKey("agencies.code"))
     category: Mapped[str | None] = mapped_column(String(40))
     assigned_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -53,7 +53,7 @@ def assign(session: Session, runtime: Runtime, complaint: Complaint, agency_code
         # A complaint filed this moment has no other event and no clock, in this transaction or any other: its
         # clock starts with this event, without reading the events back (what sync_assignment would find).
         due = runtime.settings.deadline_policy.due_dates(event.created_at, complaint.agency_code, complaint.category)
-        session.add(Assignment(complaint_id=complaint.id, event_id=event.id, agency_code=complaint.agency_code,
+        session.add(Assignment(complaint_id=complaint.id, event=event, agency_code=complaint.agency_code,
                                category=complaint.category, assigned_at=event.created_at,
                                acknowledge_due=due["acknowledge"], respond_due=due["respond"],
                                resolve_due=due["resolve"]))

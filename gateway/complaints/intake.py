@@ -34,7 +34,7 @@ from gateway.runtime import DEFAULT, HIGH, Runtime, job_id
 from models import Agency, Attachment, Complaint, Contact, Outbox, utcnow
 from models import InboundMessage as InboundRow
 from models.base import upsert_insert
-from models.complaint import NEW
+from models.complaint import ASSIGNED, NEW
 from models.message import MEDIA_PENDING, MediaFetch
 from models.tickets import format_ticket_code, new_ticket_code
 
@@ -291,10 +291,13 @@ def file_complaint(session: Session, runtime: Runtime, message: InboundRow, cont
         evidence = f"{evidence}; {agency_code} has no active console user"
         routing.update(agency=agency_code, review_reason=NO_USER)
         agency_code = None
+    # Written as the router's assignment below leaves it (agency and status), so the row is inserted once and
+    # never updated in the same transaction.
     complaint = Complaint(
         ticket_code=unused_ticket_code(session), text=text, channel=message.channel, medium=message.medium,
-        contact_id=contact.id if contact is not None else None, inbound_message_id=message.id, status=NEW,
-        routing=routing, category=details.category, kelurahan=details.kelurahan, address=details.address,
+        contact_id=contact.id if contact is not None else None, inbound_message_id=message.id,
+        status=NEW if agency_code is None else ASSIGNED, agency_code=agency_code, routing=routing,
+        category=details.category, kelurahan=details.kelurahan, address=details.address,
         latitude=details.latitude, longitude=details.longitude,
     )
     session.add(complaint)
@@ -345,7 +348,6 @@ def _confirm(session: Session, runtime: Runtime, complaint: Complaint, contact: 
                          complaint_id=complaint.id, inbound_message_id=message.id, subject=address.subject,
                          in_reply_to=address.in_reply_to, references=address.references,
                          template_values=ticket_values(complaint), settings=runtime.settings)
-    session.flush()
     if outbox.status == NOT_SENT:  # a number that gets no SMS (sms.allowed_regions, premium, limits)
         return None, "sms_refused"
     return outbox, "email" if address.medium == "email" else "sms"

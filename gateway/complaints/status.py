@@ -45,12 +45,16 @@ def change_status(session: Session, runtime: Runtime, complaint: Complaint, to_s
     if agency_code is not _UNCHANGED:
         complaint.agency_code = agency_code  # type: ignore[assignment]
     event = StatusEvent(complaint_id=complaint.id, kind="status", from_status=None if opening else complaint.status,
-                        to_status=to_status,
-                        agency_code=complaint.agency_code, actor=actor, note=note)
+                        to_status=to_status, agency_code=complaint.agency_code, actor=actor, note=note,
+                        created_at=utcnow())
     complaint.status = to_status
     if not opening:  # a new complaint's first event is when it was filed: no UPDATE of the row just inserted
         complaint.updated_at = utcnow()
     session.add(event)
+    if opening and not notify and to_status not in (ACKNOWLEDGED, RESOLVED):
+        # A new complaint's first event, which nobody is told of: written with the rest of the filing (its
+        # clock refers to it by relationship, gateway.complaints.deadlines.assign), not a flush of its own.
+        return event, None
     session.flush()
     if to_status in (ACKNOWLEDGED, RESOLVED):  # the agency took it: an example for the router to learn from
         learning.accepted(session, complaint)
