@@ -114,6 +114,9 @@ class Outbox(Base):
     # Refusals of the provider's "too many requests" (HTTP 429): it took nothing, so they are not failed attempts
     # until outbox.max_throttled of them; they still make the wait before the next try grow (migration 0017).
     throttled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The process holding the claim of a send (gateway.jobs.claimant: boot, PID namespace, PID, start time): the
+    # sweep takes back a claim whose process is gone without waiting for the claim timeout (migration 0018).
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
 
     def __repr__(self) -> str:
         return f"<Outbox {self.id} {self.kind} {self.status} to {self.recipient}>"

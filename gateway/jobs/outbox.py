@@ -42,6 +42,7 @@ from channels.base import (
 )
 from gateway.complaints.status import stop_updates
 from gateway.jobs import whatsapp
+from gateway.jobs.claimant import claimant
 from gateway.jobs.reconnect import database_unavailable, job_timed_out, write_through_restart
 from gateway.jobs.throttle import pace
 from gateway.observability import count_send_error, count_sent, observe_reply
@@ -126,14 +127,15 @@ def deliver_many(runtime: Runtime, outbox_ids: list[int]) -> None:
 
 def _claim(session: Session, now: datetime, which: Any) -> list[Any]:
     """Claim the rows ``which`` selects that wait to be sent and read them, with when their message came in (the
-    webhook-to-reply histogram), in one UPDATE ... RETURNING; committed before anything is sent."""
+    webhook-to-reply histogram), in one UPDATE ... RETURNING; committed before anything is sent. The claim names
+    this process (:func:`gateway.jobs.claimant.claimant`), so the sweep can take it back soon if it dies."""
     received = (select(InboundRow.received_at).where(InboundRow.id == Outbox.inbound_message_id)
                 .correlate(Outbox).scalar_subquery())
     claimed = session.execute(
         update(Outbox)
         .where(which, Outbox.status.in_((PENDING, RETRY)))
         .where((Outbox.next_attempt_at.is_(None)) | (Outbox.next_attempt_at <= now))
-        .values(status=CLAIMED, attempts=Outbox.attempts + 1, status_updated_at=now)
+        .values(status=CLAIMED, attempts=Outbox.attempts + 1, status_updated_at=now, claimed_by=claimant())
         .returning(Outbox, received)
     ).all()
     session.commit()

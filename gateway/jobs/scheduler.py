@@ -20,13 +20,15 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, tuple_, update
+from sqlalchemy.orm import Session
 
 from gateway.complaints.devices import device_work
 from gateway.complaints.questionnaire import questionnaire_work
 from gateway.complaints.reminders import deadline_work
+from gateway.jobs.claimant import ORPHAN_AGE, gone
 from gateway.jobs.media import sweep_media
 from gateway.jobs.outbox import max_sends, queue_checks
 from gateway.jobs.reconnect import DATABASE, MAX_DELAY, Outage, outage_for, ping_database, wait_until
@@ -52,6 +54,18 @@ def claim_timeout(runtime: Runtime) -> timedelta:
 BATCH = 500
 
 
+def orphaned_claims(session: Session, now: datetime) -> list[tuple[int, str]]:
+    """Claimed sends with no provider id, at least ``ORPHAN_AGE`` old, whose claiming process this machine can tell
+    is gone (:func:`gateway.jobs.claimant.gone`): their ids, with the claimant."""
+    rows = session.execute(
+        select(Outbox.id, Outbox.claimed_by)
+        .where(Outbox.status == CLAIMED, Outbox.provider_message_id.is_(None), Outbox.claimed_by.is_not(None),
+               Outbox.status_updated_at < now - ORPHAN_AGE)
+        .order_by(Outbox.id).limit(BATCH)
+    ).all()
+    return [(row.id, row.claimed_by) for row in rows if gone(row.claimed_by)]
+
+
 @dataclass
 class SweepResult:
     """How many rows one sweep handed back to the queue."""
@@ -72,8 +86,13 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
         # A send whose worker died: no provider id, claimed long ago. The provider may have taken it (the worker
         # stopped before recording its id, the callbacks were refused): unsure since the claim, so the provider is
         # asked before it is sent again; claimed jobs.max_attempts times, it is dead.
+        # A claim whose process is gone (gateway.jobs.claimant) is as stale, once ORPHAN_AGE old: the same row
+        # held by the same claimant, so a claim another scheduler took back and a live worker took again meanwhile
+        # is never one.
+        orphans = orphaned_claims(session, now)
+        orphaned = tuple_(Outbox.id, Outbox.claimed_by).in_(orphans) if orphans else false()
         stale = ((Outbox.status == CLAIMED) & Outbox.provider_message_id.is_(None)
-                 & (Outbox.status_updated_at < now - claim_timeout(runtime)))
+                 & ((Outbox.status_updated_at < now - claim_timeout(runtime)) | orphaned))
         unsure = func.coalesce(Outbox.unsure_since, Outbox.status_updated_at)
         result.dead = session.execute(
             update(Outbox).where(stale, Outbox.attempts >= max_sends(runtime))
