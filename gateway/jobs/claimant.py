@@ -2,11 +2,12 @@
 
 A claimed outbox row (status ``claimed``) records its claimant: the machine's boot, the process's PID namespace,
 its PID and the time it started (``/proc``). The scheduler's sweep (:func:`gateway.jobs.scheduler.sweep_once`)
-takes back a claim with no provider id after the whole claim timeout (the longest a send's job may run), or,
-once it is :data:`ORPHAN_AGE` old, as soon as it can tell that the claimant is gone: same boot and same PID
-namespace as the scheduler, and no process with that PID and start time. A claim it cannot judge (another
-machine or container, no ``/proc``) waits for the timeout as before. Either way the row is unsure: the provider
-is asked before it is sent again (docs/send-once.md).
+takes back a claim with no provider id after the whole claim timeout (the longest a send's job may run), or
+sooner when it can tell that the claimant is gone (same boot and same PID namespace as the scheduler, and no
+process with that PID and start time): once the claim is :data:`ORPHAN_AGE` old and the scheduler has seen its
+claimant gone for :data:`GONE_FOR` (:class:`Orphans`). A claim it cannot judge (another machine or container, no
+``/proc``) waits for the timeout as before. Either way the row is unsure: the provider is asked before it is sent
+again (docs/send-once.md).
 
 Why each part: a PID alone is reused, and means nothing in another PID namespace (a worker in another container
 on the same machine, perhaps with the same host name); the start time tells a reused PID from the claimant; the
@@ -18,13 +19,17 @@ from __future__ import annotations
 
 import functools
 import os
-from datetime import timedelta
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 
-# How old a claim must be before its claimant's absence is enough: a provider still working through a request
-# whose sender died (the whole request was on the wire) has answered long before this, so the look-up that
-# comes before any new send finds what it made.
+# How old a claim must be, and how long its claimant must have been seen gone, before it is taken back. The
+# second is counted from the first sweep that saw the process gone, so from after its death: a provider still
+# working through a request whose sender died (the whole request was on the wire) has made its message long
+# before, and the look-up that comes before any new send finds it.
 ORPHAN_AGE = timedelta(seconds=20)
+GONE_FOR = timedelta(seconds=10)
 PROC = Path("/proc")
 
 
@@ -87,3 +92,19 @@ def gone(holder: str | None, proc: Path = PROC) -> bool:
         return False
     seen = start_time(int(pid), proc)  # unreadable (/proc mounted hidepid): unknown, so not gone
     return seen is not None and seen != started
+
+
+class Orphans:
+    """What one scheduler has seen: each claim (outbox id, claimant) held by a gone process, since when. A claim is
+    settled once seen gone at every sweep for :data:`GONE_FOR`; one not seen gone at a sweep (taken back, or
+    recorded) is forgotten."""
+
+    def __init__(self) -> None:
+        self.first_seen: dict[tuple[int, str], datetime] = {}
+        self._lock = threading.Lock()
+
+    def settled(self, seen_gone: Iterable[tuple[int, str]], now: datetime) -> list[tuple[int, str]]:
+        """Note the claims seen gone at this sweep; return those seen gone for GONE_FOR or longer."""
+        with self._lock:
+            self.first_seen = {key: self.first_seen.get(key, now) for key in seen_gone}
+            return sorted(key for key, since in self.first_seen.items() if now - since >= GONE_FOR)

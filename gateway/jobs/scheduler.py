@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from gateway.complaints.devices import device_work
 from gateway.complaints.questionnaire import questionnaire_work
 from gateway.complaints.reminders import deadline_work
-from gateway.jobs.claimant import ORPHAN_AGE, gone
+from gateway.jobs.claimant import ORPHAN_AGE, Orphans, gone
 from gateway.jobs.media import sweep_media
 from gateway.jobs.outbox import max_sends, queue_checks
 from gateway.jobs.reconnect import DATABASE, MAX_DELAY, Outage, outage_for, ping_database, wait_until
@@ -54,16 +54,20 @@ def claim_timeout(runtime: Runtime) -> timedelta:
 BATCH = 500
 
 
+ORPHANS = Orphans()  # this process's sweeps: claims seen held by a gone process, and since when
+
+
 def orphaned_claims(session: Session, now: datetime) -> list[tuple[int, str]]:
     """Claimed sends with no provider id, at least ``ORPHAN_AGE`` old, whose claiming process this machine can tell
-    is gone (:func:`gateway.jobs.claimant.gone`): their ids, with the claimant."""
+    is gone (:func:`gateway.jobs.claimant.gone`) and has been seen gone for ``GONE_FOR`` by this process's sweeps:
+    their ids, with the claimant."""
     rows = session.execute(
         select(Outbox.id, Outbox.claimed_by)
         .where(Outbox.status == CLAIMED, Outbox.provider_message_id.is_(None), Outbox.claimed_by.is_not(None),
                Outbox.status_updated_at < now - ORPHAN_AGE)
         .order_by(Outbox.id).limit(BATCH)
     ).all()
-    return [(row.id, row.claimed_by) for row in rows if gone(row.claimed_by)]
+    return ORPHANS.settled(((row.id, row.claimed_by) for row in rows if gone(row.claimed_by)), now)
 
 
 @dataclass
@@ -86,9 +90,9 @@ def sweep_once(runtime: Runtime, grace: timedelta = GRACE) -> SweepResult:
         # A send whose worker died: no provider id, claimed long ago. The provider may have taken it (the worker
         # stopped before recording its id, the callbacks were refused): unsure since the claim, so the provider is
         # asked before it is sent again; claimed jobs.max_attempts times, it is dead.
-        # A claim whose process is gone (gateway.jobs.claimant) is as stale, once ORPHAN_AGE old: the same row
-        # held by the same claimant, so a claim another scheduler took back and a live worker took again meanwhile
-        # is never one.
+        # A claim whose process is gone (gateway.jobs.claimant) is as stale, once ORPHAN_AGE old and seen gone
+        # for GONE_FOR: the same row held by the same claimant, so a claim another scheduler took back and a live
+        # worker took again meanwhile is never one.
         orphans = orphaned_claims(session, now)
         orphaned = tuple_(Outbox.id, Outbox.claimed_by).in_(orphans) if orphans else false()
         stale = ((Outbox.status == CLAIMED) & Outbox.provider_message_id.is_(None)

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from gateway.complaints.outbox import add_message
 from gateway.jobs import scheduler
-from gateway.jobs.claimant import ORPHAN_AGE, claimant, gone, machine
+from gateway.jobs.claimant import GONE_FOR, ORPHAN_AGE, Orphans, claimant, gone, machine
 from gateway.jobs.scheduler import claim_timeout, sweep_once
 from models import Contact, InboundMessage, Outbox, utcnow
 from tests.channels.test_twilio import SMS_PATH, _outbox_row, form
@@ -95,11 +95,26 @@ def _exited_process() -> str:
     return holder
 
 
+@pytest.fixture(autouse=True)
+def _fresh_orphans(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(scheduler, "ORPHANS", Orphans())
+
+
+def _later(by: timedelta) -> None:
+    """This scheduler's memory of gone claimants, as if its first sighting were ``by`` earlier."""
+    scheduler.ORPHANS.first_seen = {key: since - by for key, since in scheduler.ORPHANS.first_seen.items()}
+
+
 def test_a_claim_whose_process_is_gone_is_taken_back_without_the_timeout(stack: Stack, twilio_standin) -> None:  # noqa: ANN001
-    """The worker was SIGKILLed mid-send: ORPHAN_AGE after the claim, not the 90 s timeout, the row is unsure and
-    due; the provider is asked (nothing there) and it is sent once."""
+    """The worker was SIGKILLed mid-send: once the claim is ORPHAN_AGE old and the sweeps have seen its process gone
+    for GONE_FOR, not after the 90 s timeout, the row is unsure and due; the provider is asked (nothing there) and
+    it is sent once."""
     outbox_id = _claimed_by(stack, _exited_process(), ORPHAN_AGE + timedelta(seconds=1))
-    assert ORPHAN_AGE + timedelta(seconds=1) < claim_timeout(stack.runtime)
+    assert ORPHAN_AGE + GONE_FOR < claim_timeout(stack.runtime)
+    assert sweep_once(stack.runtime).reclaimed == 0  # first seen gone: the provider may still be at its request
+    _later(GONE_FOR - timedelta(seconds=1))
+    assert sweep_once(stack.runtime).reclaimed == 0
+    _later(timedelta(seconds=1))
     result = sweep_once(stack.runtime)
     assert (result.reclaimed, result.outbox) == (1, 1)
     with stack.runtime.db.session() as session:
@@ -121,6 +136,8 @@ def test_claims_that_cannot_be_judged_gone_wait_for_the_timeout(stack: Stack) ->
     unnamed = _claimed_by(stack, None, ORPHAN_AGE + timedelta(seconds=5))
     where, pid, started = claimant().rsplit("/", 2)
     reused = _claimed_by(stack, f"{where}/{pid}/{int(started) - 1}", ORPHAN_AGE + timedelta(seconds=5))
+    assert sweep_once(stack.runtime).reclaimed == 0
+    _later(GONE_FOR)
     assert sweep_once(stack.runtime).reclaimed == 1
     with stack.runtime.db.session() as session:
         status = dict(session.execute(select(Outbox.id, Outbox.status)).all())
@@ -133,6 +150,15 @@ def test_a_claim_names_its_process(stack: Stack, twilio_standin) -> None:  # noq
     stack.work()
     with stack.runtime.db.session() as session:
         assert session.scalar(select(Outbox.claimed_by)) == claimant()
+
+
+def test_a_claimant_seen_alive_again_starts_over() -> None:
+    """Orphans remembers a gone claimant only while every sweep sees it gone."""
+    orphans, now, key = Orphans(), utcnow(), (1, "holder")
+    assert orphans.settled([key], now) == []
+    assert orphans.settled([], now + GONE_FOR / 2) == []  # not seen gone this time (recorded, taken back ...)
+    assert orphans.settled([key], now + GONE_FOR) == []  # seen again: counted from now
+    assert orphans.settled([key], now + 2 * GONE_FOR) == [key]
 
 
 def test_claimant_and_gone_on_this_machine() -> None:
