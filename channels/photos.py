@@ -15,6 +15,7 @@ decoded at a reduced scale (``draft``) straight to the size kept.
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import io
 import multiprocessing
@@ -155,6 +156,28 @@ def _address_space() -> int:
         return 0
 
 
+# glibc's mallopt parameters (malloc.h): large blocks from mmap above this many bytes.
+M_MMAP_THRESHOLD = -3
+CHILD_MMAP_THRESHOLD = 128 * 1024
+
+
+def _allocate_by_mapping() -> None:
+    """In the child: every large block (a decoder's pixels) from a new mapping, never from the heap it inherited.
+
+    A long-running parent's heap can hold hundreds of MB it has freed but kept (glibc raises its mmap threshold
+    after large frees, and keeps freed heap memory below its trim threshold). Forked, the child could decode into
+    that memory without its address space growing, past any RLIMIT_AS bound. With glibc's mmap threshold fixed
+    low, a block of 128 kB or more is a new mapping, counted against the bound; what is free at the heap's top is
+    given back first. Elsewhere (no glibc) nothing changes.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        libc.mallopt(M_MMAP_THRESHOLD, CHILD_MMAP_THRESHOLD)
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def _decode_in_child(sender: Any, upload: Upload, max_bytes: int, memory: int) -> None:
     """The child's work: bound its memory, clean the photo, send back the photo or the refusal.
 
@@ -162,6 +185,7 @@ def _decode_in_child(sender: Any, upload: Upload, max_bytes: int, memory: int) -
     (the router's model loaded, many threads) can hold more than ``memory`` already, and a bound below that would
     refuse every photo.
     """
+    _allocate_by_mapping()
     limit = _address_space() + memory
     try:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
