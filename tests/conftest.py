@@ -229,6 +229,9 @@ class Stack:
 
 
 def _stack(name: str, url: str, standin: TwilioStandIn, **overrides: Any) -> Stack:
+    """An app on ``url`` with its queue, both empty: whatever a test before left (its rows, its jobs) is gone, so
+    no test's outcome depends on which ran before it (the order differs from run to run on several processes)."""
+    _empty_tables(url)
     settings = make_settings(url, standin.base_url, **overrides)
     if name == "postgres":
         queue = RQQueue(REDIS_URL, name="sambat-test")
@@ -244,8 +247,7 @@ def _stack(name: str, url: str, standin: TwilioStandIn, **overrides: Any) -> Sta
 def stack(request: pytest.FixtureRequest, twilio_standin: TwilioStandIn) -> Iterator[Stack]:  # noqa: F811
     """The whole pipeline: PostgreSQL + rq on Redis, then SQLite + the embedded queue."""
     url = request.getfixturevalue(f"{request.param}_url")
-    _empty_tables(url)  # what a test without this fixture left: a job files every waiting message
-    built = _stack(request.param, url, twilio_standin)
+    built = _stack(request.param, url, twilio_standin)  # emptied first: a job would file what another test left
     yield built
     built.runtime.db.dispose()
     if isinstance(built.runtime.queue, RQQueue):

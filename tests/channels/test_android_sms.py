@@ -73,6 +73,7 @@ def _built(request: pytest.FixtureRequest, twilio_standin: Any, standin: Android
     """The stack of ``tests.conftest._stack``, its settings read from config.yaml once per process (parsing the
     YAML takes seconds; the overrides are validated again each time)."""
     url = request.getfixturevalue(f"{request.param}_url")
+    _empty_tables(url)  # as _stack does: nothing another test left
     settings = _base_settings().with_overrides(
         database_url=url, sms__twilio_api_base_url=twilio_standin.base_url, android_sms__api_url=standin.base_url,
         android_sms__username=USERNAME, android_sms__password=PASSWORD, android_sms__signing_key=SIGNING_KEY,

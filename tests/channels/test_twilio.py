@@ -342,15 +342,19 @@ def test_signature_url_behind_a_proxy_comes_from_trusted_hops_only(sqlite_url: s
     trusted proxies (ProxyFix); a client cannot choose it."""
     from gateway.app import create_app
     from gateway.jobs.queue import EmbeddedQueue
-    from tests.conftest import make_settings
+    from tests.conftest import _empty_tables, make_settings
 
     settings = make_settings(sqlite_url, intake__media_dir=str(tmp_path), public_url=None, proxy_hops=hops)
     app = create_app(settings, queue=EmbeddedQueue(), start_embedded=False)
     params = form(payloads.SMS)
     path = "/webhooks/twilio/sms"
-    response = app.test_client().post(
-        path, data=params, environ_base={"REMOTE_ADDR": "127.0.0.1"},
-        headers={"X-Twilio-Signature": twilio_signature(f"https://{signed_host}{path}", params),
-                 "X-Forwarded-Proto": "https", "X-Forwarded-Host": forwarded_host, "X-Forwarded-For": "203.0.113.7"})
-    app.extensions["sambat"].db.dispose()
+    try:
+        response = app.test_client().post(
+            path, data=params, environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            headers={"X-Twilio-Signature": twilio_signature(f"https://{signed_host}{path}", params),
+                     "X-Forwarded-Proto": "https", "X-Forwarded-Host": forwarded_host,
+                     "X-Forwarded-For": "203.0.113.7"})
+    finally:
+        app.extensions["sambat"].db.dispose()
+        _empty_tables(sqlite_url)  # the message it stored is no other test's
     assert response.status_code == expected, response.get_data(as_text=True)
