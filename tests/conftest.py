@@ -83,6 +83,16 @@ def _check_services() -> list[str]:
     return problems
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """More processes than Redis databases above SAMBAT_TEST_REDIS_URL's: one line naming the variable, at once."""
+    workers = getattr(config.option, "numprocesses", None)
+    _, _, redis_db = REDIS_BASE_URL.rstrip("/").rpartition("/")
+    if isinstance(workers, int) and workers > 1 and (not redis_db.isdigit() or int(redis_db) + workers - 1 > 15):
+        raise pytest.UsageError(f"SAMBAT_TEST_REDIS_URL ({REDIS_BASE_URL}) must end in a database number that "
+                                f"leaves one for each of the {workers} processes below 16 (Redis has 0-15): name a "
+                                f"lower one, e.g. redis://127.0.0.1:6379/{16 - workers}, or run fewer processes")
+
+
 def _create_worker_database() -> None:
     """A worker's own database, created beside the named one the first time (the server's own ``postgres``
     database is where CREATE DATABASE is sent from)."""
