@@ -40,19 +40,22 @@ PG_BASE_URL = os.environ.get("SAMBAT_TEST_DATABASE_URL", "postgresql+psycopg://p
 REDIS_BASE_URL = os.environ.get("SAMBAT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
+def _redis_database(redis_url: str) -> tuple[str, int | None]:
+    """The Redis URL without its database number, and the number (None when it names none)."""
+    base, _, number = redis_url.rstrip("/").rpartition("/")
+    return base, int(number) if number.isdigit() else None
+
+
 def _per_worker(pg_url: str, redis_url: str, worker: str) -> tuple[str, str]:
-    """This worker's PostgreSQL and Redis URLs: the named ones for a run on one process."""
+    """This worker's PostgreSQL and Redis URLs: the named ones for a run on one process. That every worker has a
+    Redis database is checked before any starts (:func:`pytest_configure`)."""
     if not worker:
         return pg_url, redis_url
     number = int(worker.removeprefix("gw"))
     database = make_url(pg_url)
-    redis_base, _, redis_db = redis_url.rstrip("/").rpartition("/")
-    if not redis_db.isdigit() or int(redis_db) + number > 15:
-        raise pytest.UsageError(f"SAMBAT_TEST_REDIS_URL ({redis_url}) must end in a database number that leaves "
-                                f"one for each of the {os.environ.get('PYTEST_XDIST_WORKER_COUNT')} workers "
-                                "below 16 (Redis has 0-15)")
+    redis_base, first = _redis_database(redis_url)  # no number: one process only (pytest_configure), as named
     return (database.set(database=f"{database.database}_{worker}").render_as_string(hide_password=False),
-            f"{redis_base}/{int(redis_db) + number}")
+            redis_url if first is None else f"{redis_base}/{first + number}")
 
 
 PG_URL, REDIS_URL = _per_worker(PG_BASE_URL, REDIS_BASE_URL, WORKER)
@@ -85,9 +88,9 @@ def _check_services() -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     """More processes than Redis databases above SAMBAT_TEST_REDIS_URL's: one line naming the variable, at once."""
-    workers = getattr(config.option, "numprocesses", None)
-    _, _, redis_db = REDIS_BASE_URL.rstrip("/").rpartition("/")
-    if isinstance(workers, int) and workers > 1 and (not redis_db.isdigit() or int(redis_db) + workers - 1 > 15):
+    workers = len(getattr(config.option, "tx", None) or ())  # xdist's processes, "-n auto" already counted
+    _, first = _redis_database(REDIS_BASE_URL)
+    if workers > 1 and (first is None or first + workers - 1 > 15):
         raise pytest.UsageError(f"SAMBAT_TEST_REDIS_URL ({REDIS_BASE_URL}) must end in a database number that "
                                 f"leaves one for each of the {workers} processes below 16 (Redis has 0-15): name a "
                                 f"lower one, e.g. redis://127.0.0.1:6379/{16 - workers}, or run fewer processes")

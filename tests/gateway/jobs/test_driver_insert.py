@@ -51,8 +51,7 @@ def _row(stack: Stack, message_id: int) -> dict[str, Any]:
 def postgres_stack(postgres_url: str, twilio_standin: TwilioStandIn) -> Iterator[Stack]:
     """The pipeline on PostgreSQL and rq (the driver's own INSERT is for psycopg; SQLite goes through SQLAlchemy,
     which every other test covers)."""
-    _empty_tables(postgres_url)
-    built = _stack("postgres", postgres_url, twilio_standin)
+    built = _stack("postgres", postgres_url, twilio_standin)  # on emptied tables
     assert built.runtime.db.driver == "psycopg"
     yield built
     built.runtime.db.dispose()
